@@ -1,0 +1,231 @@
+"""The command line: options in, a library call, a renderer out.
+
+Exit codes: 0 success, 2 invalid input (parse error, unknown name, wrong arguments, missing
+or malformed ``--at`` value, shape mismatch), 70 an internal error (a bug in cgcli).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from .errors import CgcliError, ValueInputError
+
+EXIT_INTERNAL = 70
+
+EPILOG = """\
+Exit codes: 0 success · 2 invalid input (parse error, unknown name, wrong arguments,
+missing or malformed --at value, shape mismatch) · 70 internal error.
+"""
+
+
+class Format(str, Enum):
+    table = "table"
+    tree = "tree"
+    json = "json"
+
+
+class _ExpressionCommand(TyperCommand):
+    """A command whose expression may begin with '-': ``cgcli grad "-x^2" --at x=3``.
+
+    Click would read ``-x^2`` as an unknown option; the first argument that starts with '-'
+    and is not one of the command's options is moved behind ``--`` instead.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _expression_last(self, ctx, args))
+
+
+def _expression_last(cmd: Any, ctx: Any, args: list[str]) -> list[str]:
+    takes_value: dict[str, bool] = {name: False for name in ctx.help_option_names}
+    for p in cmd.params:
+        if p.param_type_name == "option":
+            for name in (*p.opts, *p.secondary_opts):
+                takes_value[name] = not p.is_flag and not p.count
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":  # cgcli grad -- "-x^2" --at x=3: options may still follow EXPR
+            return args[:i] + args[i + 2:] + args[i:i + 2] if i + 1 < len(args) else args
+        if not a.startswith("-") or len(a) == 1:
+            return args  # a plain positional comes first
+        if a in takes_value:
+            i += 2 if takes_value[a] else 1
+        elif a.startswith("--") and a.split("=", 1)[0] in takes_value:
+            i += 1
+        else:  # not an option: the expression itself
+            return args[:i] + args[i + 1:] + ["--", a]
+    return args
+
+
+app = typer.Typer(
+    name="cgcli",
+    help="Computational graphs on the command line: every node's value and gradient.",
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+Expr = Annotated[str, typer.Argument(
+    metavar="EXPR", show_default=False,
+    help='The expression, e.g. "1/(1+exp(-x))" or "q = x + y; f = q * z".')]
+At = Annotated[list[str] | None, typer.Option(
+    "--at", metavar="NAME=VALUE", show_default=False,
+    help="A variable's value, a constant expression: x=1, x=pi/4, w=[0.2,0.4], "
+         "W=[[1,2],[3,4]]. Repeat for each variable.")]
+Wrt = Annotated[list[str] | None, typer.Option(
+    "--wrt", metavar="NAME", show_default=False,
+    help="Report only the gradient with respect to NAME (a variable or let-bound name). "
+         "Repeatable.")]
+FormatOpt = Annotated[Format, typer.Option(
+    "--format", case_sensitive=False, help="Output format.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Precision = Annotated[int, typer.Option(
+    "--precision", min=1, max=17, metavar="N",
+    help="Significant digits in table and tree (JSON always has full precision).")]
+MaxRows = Annotated[int | None, typer.Option(
+    "--max-rows", min=1, metavar="N", show_default=False,
+    help="Show at most N nodes in the table, saying how many were left out.")]
+MaxDepth = Annotated[int | None, typer.Option(
+    "--max-depth", min=1, metavar="N", show_default=False,
+    help="Fold the tree below N levels (default: what fits the terminal's width).")]
+
+
+def _parse_at(items: list[str] | None) -> dict[str, Any]:
+    from .ops import CONSTANTS
+    from .parser import parse_value
+
+    values: dict[str, Any] = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.match(name):
+            raise ValueInputError(f"--at {item!r}: expected NAME=VALUE, e.g. --at x=1.5")
+        if name in CONSTANTS:
+            raise ValueInputError(f"--at {name}=...: '{name}' is a built-in constant "
+                                  f"({CONSTANTS[name]!r}) and cannot be given a value")
+        if name in values:
+            raise ValueInputError(f"--at {name}=... is given twice")
+        values[name] = parse_value(text, name)
+    return values
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"note: {message}\n")
+
+
+def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, json_flag: bool,
+         precision: int, max_rows: int | None, max_depth: int | None, grad: bool) -> None:
+    """Shared body of ``grad`` and ``eval``: parse, evaluate, render; errors become exit 2."""
+    if json_flag:
+        fmt = Format.json
+    try:
+        from .engine import check_wrt, differentiate, evaluate
+        from .parser import parse
+
+        graph = parse(expr)
+        values = _parse_at(at)
+        for name in values:
+            if name not in graph.variables:
+                why = "is bound in the expression" if name in graph.bindings else "is not used"
+                _note(f"--at {name}: '{name}' {why}; its value is ignored")
+        if wrt:
+            check_wrt(graph, wrt)
+        ev = (differentiate if grad else evaluate)(graph, values)
+    except CgcliError as exc:
+        _fail(exc, fmt is Format.json)
+    if fmt is Format.json:
+        from .render.json import render as render_json
+
+        sys.stdout.write(render_json(ev, wrt, gradients=grad) + "\n")
+        return
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if fmt is Format.tree:
+        from .render.tree import render as render_tree
+
+        render_tree(ev, console, precision=precision, max_depth=max_depth)
+    else:
+        from .render.table import render as render_table
+
+        render_table(ev, console, precision=precision, wrt=wrt, max_rows=max_rows)
+
+
+def _fail(exc: CgcliError, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps({"error": exc.to_json()}, ensure_ascii=False) + "\n")
+    sys.stderr.write(exc.render() + "\n")
+    raise typer.Exit(exc.exit_code)
+
+
+@app.command(cls=_ExpressionCommand, epilog=EPILOG)
+def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
+         json: JsonFlag = False, precision: Precision = 4, max_rows: MaxRows = None,
+         max_depth: MaxDepth = None) -> None:
+    """Forward and backward pass: every node's value and gradient d(output)/d(node).
+
+    \b
+    Examples:
+      cgcli grad "1/(1+exp(-x))" --at x=1
+      cgcli grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4 --format tree
+      cgcli grad "sum((W@x)^2)" --at "W=[[0.1,0.5],[-0.3,0.8]]" --at "x=[0.2,0.4]" --json
+      cgcli grad "-x^2" --at x=3
+    """
+    _run(expr, at, wrt, format, json, precision, max_rows, max_depth, grad=True)
+
+
+@app.command("eval", cls=_ExpressionCommand, epilog=EPILOG)
+def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: JsonFlag = False,
+          precision: Precision = 4, max_rows: MaxRows = None,
+          max_depth: MaxDepth = None) -> None:
+    """Forward pass only: every node's value (the output may be a vector or matrix).
+
+    \b
+    Examples:
+      cgcli eval "M = -x; Q = exp(M); P = Q + 1; L = 1/P" --at x=1
+      cgcli eval "W @ x" --at "W=[[1,2],[3,4]]" --at "x=[1,1]" --json
+    """
+    _run(expr, at, None, format, json, precision, max_rows, max_depth, grad=False)
+
+
+@app.command()
+def functions() -> None:
+    """List the functions of the expression language with their derivatives."""
+    from .ops import describe
+
+    rows = describe()
+    width = max(len(sig) for sig, _, _ in rows)
+    for sig, doc, deriv in rows:
+        sys.stdout.write(f"{sig:<{width}}  {doc}\n{'':<{width}}  d/dx: {deriv}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``cgcli`` command: exits with the documented exit code."""
+    try:
+        app(args=argv, prog_name="cgcli")  # usage errors: Click prints them and exits 2
+    except BrokenPipeError:  # e.g. `| head`: the reader left, not an error of ours
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:  # a bug: one line, not a traceback
+        if os.environ.get("CGCLI_DEBUG"):
+            raise
+        sys.stderr.write(f"cgcli: internal error: {type(exc).__name__}: {exc} "
+                         "(a bug in cgcli; CGCLI_DEBUG=1 shows the traceback)\n")
+        sys.exit(EXIT_INTERNAL)
+
+
+run = main  # the console-script entry point
+

@@ -1,0 +1,186 @@
+"""Forward and backward passes over a :class:`~cgcli.graph.Graph`.
+
+Both passes are plain loops over the node list (already in topological order), so depth
+never meets Python's recursion limit. Gradients are accumulated by creating new arrays,
+never in place, so no two nodes ever share a gradient buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import CgcliError, NameError_, ShapeError, ValueInputError
+from .graph import Graph
+from .ops import CONST, VAR
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` over the axes that broadcasting added to an input of ``shape``."""
+    g = np.asarray(g)
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return np.broadcast_to(g, shape) if g.shape != shape else g
+
+
+class Evaluation:
+    """The result of a forward (and maybe backward) pass: every node's value and gradient."""
+
+    def __init__(self, graph: Graph, values: list, grads: list | None = None) -> None:
+        self.graph = graph
+        self.values = values
+        #: d(output)/d(node) for each node, or None for nodes that depend on no variable.
+        self.grads = grads
+
+    @property
+    def value(self) -> np.ndarray:
+        """The output's value (a 0-d array for a scalar)."""
+        return np.asarray(self.values[self.graph.output])
+
+    @property
+    def inputs(self) -> dict[str, np.ndarray]:
+        """The values of the free variables, by name."""
+        return {name: np.asarray(self.values[i]) for name, i in self.graph.variables.items()}
+
+    @property
+    def gradients(self) -> dict[str, np.ndarray]:
+        """d(output)/d(variable) for each free variable, by name (after a backward pass)."""
+        if self.grads is None:
+            raise ValueError("no backward pass was run: use cgcli.gradients()")
+        return {name: np.array(self.grads[i], dtype=np.float64)
+                for name, i in self.graph.variables.items()}
+
+    def nonfinite(self) -> tuple[str, int] | None:
+        """The first node (``("value"|"gradient", id)``) whose value or gradient became nan or
+        inf although all its inputs were finite, or None."""
+        bad = [not _finite(v) for v in self.values]
+        for node in self.graph.nodes:
+            if bad[node.id] and not any(bad[j] for j in node.inputs):
+                return "value", node.id
+        if self.grads is not None:
+            for node in reversed(self.graph.nodes[: self.graph.output + 1]):
+                g = self.grads[node.id]
+                if g is not None and not _finite(g) and not bad[node.id]:
+                    return "gradient", node.id
+        return None
+
+
+def _finite(v: Any) -> bool:
+    return bool(np.all(np.isfinite(v)))
+
+
+def _as_input(name: str, value: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueInputError(f"the value of '{name}' is not a number or a regular array "
+                              f"({exc})") from None
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def _shape_error(graph: Graph, node_id: int, values: list, exc: Exception) -> ShapeError:
+    node = graph.nodes[node_id]
+    op = node.op
+    shapes = ", ".join(str(np.shape(values[j])) for j in node.inputs)
+    what = f"'{op.symbol}'" if op.symbol else f"{op.name}()"
+    msg = f"{what} cannot combine shapes {shapes}"
+    if op.name == "matmul":
+        msg += ": the inner dimensions of @ must agree"
+    elif op.symbol:
+        msg += " (elementwise operations need equal shapes, or shapes that broadcast)"
+    return ShapeError(msg, source=graph.source, pos=node.pos)
+
+
+def forward(graph: Graph, inputs: Mapping[str, Any]) -> list:
+    """Every node's value, in node order. ``inputs`` maps each free variable to its value."""
+    missing = [name for name in graph.variables if name not in inputs]
+    if missing:
+        name = missing[0]
+        node = graph.nodes[graph.variables[name]]
+        more = f" (and {', '.join(missing[1:])})" if len(missing) > 1 else ""
+        raise NameError_(f"no value for variable '{name}'{more}: give one with --at {name}=VALUE",
+                         source=graph.source, pos=node.start)
+    values: list = [None] * len(graph.nodes)
+    with np.errstate(all="ignore"):
+        for node in graph.nodes:
+            op = node.op
+            if op is VAR:
+                values[node.id] = _as_input(node.name, inputs[node.name])  # type: ignore[index]
+                continue
+            if op is CONST:
+                values[node.id] = node.value
+                continue
+            try:
+                values[node.id] = op.forward(*[values[j] for j in node.inputs])
+            except CgcliError as exc:
+                raise exc.located(graph.source, node.pos) from None
+            except ValueError as exc:
+                raise _shape_error(graph, node.id, values, exc) from None
+    return values
+
+
+def backward(graph: Graph, values: list, root: int | None = None) -> list:
+    """d(root)/d(node) for every node (None where a node depends on no variable).
+
+    ``root`` defaults to the graph's output and must be a scalar.
+    """
+    root = graph.output if root is None else root
+    if np.ndim(values[root]) != 0:
+        raise ShapeError(
+            f"grad needs a scalar output, but the output has shape {np.shape(values[root])}; "
+            "reduce it first, e.g. sum(...) or mean(...)",
+            source=graph.source, pos=graph.nodes[root].start)
+    nodes = graph.nodes
+    rg = graph.requires_grad()
+    grads: list = [None] * len(nodes)
+    grads[root] = np.ones(())
+    with np.errstate(all="ignore"):
+        for node in reversed(nodes[: root + 1]):
+            g = grads[node.id]
+            if g is None or not node.inputs:
+                continue
+            ins = node.inputs
+            try:
+                parts = node.op.vjp(g, values[node.id], *[values[j] for j in ins])
+            except ValueError as exc:  # pragma: no cover - forward has checked the shapes
+                raise _shape_error(graph, node.id, values, exc) from None
+            for j, gj in zip(ins, parts):
+                if not rg[j]:
+                    continue
+                shape = np.shape(values[j])
+                if np.shape(gj) != shape:
+                    gj = unbroadcast(gj, shape)
+                prev = grads[j]
+                grads[j] = gj if prev is None else prev + gj  # new array: never aliases
+    for node in nodes:  # nodes that depend on a variable but do not reach the root
+        if rg[node.id] and grads[node.id] is None:
+            grads[node.id] = np.zeros(np.shape(values[node.id]))
+    return grads
+
+
+def check_wrt(graph: Graph, wrt: Iterable[str]) -> None:
+    """Raise an input error for a ``--wrt`` name that is neither a variable nor a binding."""
+    for name in wrt:
+        if name not in graph.variables and name not in graph.bindings:
+            known = ", ".join(sorted(graph.variables) + sorted(graph.bindings)) or "none"
+            raise NameError_(f"--wrt {name}: the expression has no variable or binding "
+                             f"'{name}' (it has: {known})")
+
+
+def evaluate(graph: Graph, inputs: Mapping[str, Any]) -> Evaluation:
+    """Run the forward pass."""
+    return Evaluation(graph, forward(graph, inputs))
+
+
+def differentiate(graph: Graph, inputs: Mapping[str, Any]) -> Evaluation:
+    """Run the forward and backward passes: every node's value and gradient."""
+    values = forward(graph, inputs)
+    return Evaluation(graph, values, backward(graph, values))

@@ -1,0 +1,98 @@
+"""The computational graph: nodes in topological order, with names and source positions.
+
+The parser appends a node at each reduction and children reduce before their parents, so
+``Graph.nodes`` is already in topological order: the forward pass is one loop over it and the
+backward pass one loop over it reversed. Node ids are list indices and follow the source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .ops import CONST, VAR, Op
+
+_SPACE = re.compile(r"\s+")
+
+
+class Node:
+    """One step of computation: an op applied to earlier nodes (by id)."""
+
+    __slots__ = ("id", "op", "inputs", "name", "value", "start", "end", "pos")
+
+    def __init__(self, id: int, op: Op, inputs: tuple[int, ...], start: int, end: int,
+                 pos: int, name: str | None = None, value: Any = None) -> None:
+        self.id = id
+        self.op = op
+        self.inputs = inputs
+        self.name = name  # variable name, constant name or let-bound name
+        self.value = value  # the value of a constant node
+        self.start, self.end = start, end  # span of the sub-expression in the source
+        self.pos = pos  # where errors about this node point (its operator or name)
+
+    def __repr__(self) -> str:
+        return f"Node({self.id}, {self.op.name}, inputs={self.inputs}, name={self.name!r})"
+
+
+class Graph:
+    """Nodes in topological order, the source they came from, and its named parts."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.nodes: list[Node] = []
+        self.variables: dict[str, int] = {}  # free variable name -> node id
+        self.bindings: dict[str, int] = {}  # let-bound name -> node id
+        self.output: int = -1
+
+    def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int, pos: int | None = None,
+            name: str | None = None, value: Any = None) -> int:
+        """Append a node and return its id."""
+        i = len(self.nodes)
+        self.nodes.append(Node(i, op, inputs, start, end, start if pos is None else pos,
+                               name, value))
+        return i
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    def __getitem__(self, i: int) -> Node:
+        return self.nodes[i]
+
+    def text(self, i: int, width: int | None = None) -> str:
+        """The node's sub-expression as written, whitespace folded, cut to ``width``."""
+        node = self.nodes[i]
+        end = node.end if width is None else min(node.end, node.start + 4 * width + 8)
+        s = _SPACE.sub(" ", self.source[node.start:end]).strip()
+        if width is not None and (len(s) > width or end < node.end):
+            s = s[: width - 1].rstrip() + "…"
+        return s
+
+    def label(self, i: int, width: int | None = 40) -> str:
+        """What a reader calls the node: its name if it has one, else its sub-expression."""
+        node = self.nodes[i]
+        return node.name if node.name is not None else self.text(i, width)
+
+    def requires_grad(self) -> list[bool]:
+        """For each node: does it depend on a variable? Constants get no gradient."""
+        rg = [False] * len(self.nodes)
+        for node in self.nodes:
+            if node.op is VAR:
+                rg[node.id] = True
+            elif node.op is not CONST:
+                rg[node.id] = any(rg[j] for j in node.inputs)
+        return rg
+
+    def ancestors(self, root: int | None = None) -> list[bool]:
+        """For each node: does ``root`` (default: the output) depend on it?"""
+        root = self.output if root is None else root
+        mark = [False] * len(self.nodes)
+        mark[root] = True
+        for node in reversed(self.nodes[: root + 1]):
+            if mark[node.id]:
+                for j in node.inputs:
+                    mark[j] = True
+        return mark

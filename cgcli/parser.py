@@ -1,0 +1,433 @@
+"""Text -> :class:`~cgcli.graph.Graph`, with an inline LALR transformer.
+
+Lark calls the :class:`_Builder` callbacks at each reduction, so the graph is built while
+parsing: no parse tree, no recursion, time linear in the input. Positions come from tokens
+(Lark passes no ``meta`` to inline transformers) and are kept on the nodes for error carets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from .errors import ArityError, CgcliError, NameError_, ParseError, ShapeError, ValueInputError
+from .graph import Graph
+from .ops import CONST, CONSTANTS, FUNCTIONS, IDENTITY, REGISTRY, STACK, VAR, Op
+
+_HERE = Path(__file__).resolve().parent
+#: The grammar ships inside the package (wheel) and lives in grammars/ in a source checkout.
+_GRAMMAR_PLACES = (_HERE / "grammars" / "cgcli.lark", _HERE.parent / "grammars" / "cgcli.lark")
+
+
+def grammar_path() -> Path:
+    """Where the grammar file is, in an installed package or a source checkout."""
+    for path in _GRAMMAR_PLACES:
+        if path.is_file():
+            return path
+    raise FileNotFoundError("cgcli.lark not found in " + " or ".join(map(str, _GRAMMAR_PLACES)))
+
+
+class _At:
+    """A reference to an existing node as written at one place: ``(x + y)`` or a name.
+
+    A node's own span is where it was built; a use of it elsewhere (in parentheses, or a
+    variable or bound name used again) has its own span, which the enclosing node needs.
+    """
+
+    __slots__ = ("id", "start", "end")
+
+    def __init__(self, id: int, start: int, end: int) -> None:
+        self.id, self.start, self.end = id, start, end
+
+
+class _Const:
+    """A literal (number, pi, [1, 2], -3) not yet placed in the graph.
+
+    Literals become nodes only when an operation uses them, so ``-2`` is one constant and
+    ``[[1, 2], [3, 4]]`` one matrix, not a tree of negations and stacks.
+    """
+
+    __slots__ = ("value", "start", "end", "name")
+
+    def __init__(self, value: Any, start: int, end: int, name: str | None = None) -> None:
+        self.value, self.start, self.end, self.name = value, start, end, name
+
+
+_OPERATOR_AFTER = {
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "POW": "'^'",
+    "EQUAL": "'='", "COMMA": "','", "LPAR": "'('", "LSQB": "'['",
+}
+_CONTINUES = frozenset(("PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"))
+
+
+def _is_token(x: Any, kind: str) -> bool:
+    return getattr(x, "type", None) == kind
+
+
+class _Postlex:
+    """Drop newlines inside brackets and after an operator, so expressions may span lines."""
+
+    always_accept = ("NEWLINE",)
+
+    def process(self, stream):  # noqa: ANN001, ANN201 - Lark's postlexer protocol
+        depth = 0
+        previous = None
+        for tok in stream:
+            t = tok.type
+            if t == "NEWLINE":
+                if depth or previous in _CONTINUES:
+                    continue
+            elif t in ("LPAR", "LSQB"):
+                depth += 1
+            elif t in ("RPAR", "RSQB") and depth:
+                depth -= 1
+            previous = t
+            yield tok
+
+
+Ref = Union[int, _At, _Const]  # what a callback returns: a node id, a use of one, a literal
+
+
+class _Builder:
+    """The parser's callbacks: each grammar alias builds graph nodes for one construct."""
+
+    def __init__(self, source: str) -> None:
+        self.graph = Graph(source)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def node(self, ref: Ref) -> int:
+        """The node id of ``ref``, placing a literal in the graph if needed."""
+        if isinstance(ref, _At):
+            return ref.id
+        if isinstance(ref, _Const):
+            return self.graph.add(CONST, (), ref.start, ref.end, name=ref.name, value=ref.value)
+        return ref
+
+    def start(self, ref: Ref) -> int:
+        return self.graph.nodes[ref].start if isinstance(ref, int) else ref.start
+
+    def end(self, ref: Ref) -> int:
+        return self.graph.nodes[ref].end if isinstance(ref, int) else ref.end
+
+    def apply(self, op: Op, refs: list, start: int, end: int, pos: int) -> int:
+        ids = tuple(self.node(r) for r in refs)
+        return self.graph.add(op, ids, start, end, pos)
+
+    def binary(self, op: Op, children: list) -> int:
+        a, tok, b = children
+        return self.apply(op, [a, b], self.start(a), self.end(b), tok.start_pos)
+
+    def error(self, cls: type[CgcliError], message: str, pos: int) -> CgcliError:
+        return cls(message, source=self.graph.source, pos=pos)
+
+    # -- grammar callbacks -----------------------------------------------------------------
+
+    def add(self, c: list) -> int:
+        return self.binary(REGISTRY["add"], c)
+
+    def sub(self, c: list) -> int:
+        return self.binary(REGISTRY["sub"], c)
+
+    def mul(self, c: list) -> int:
+        return self.binary(REGISTRY["mul"], c)
+
+    def div(self, c: list) -> int:
+        return self.binary(REGISTRY["div"], c)
+
+    def matmul(self, c: list) -> int:
+        return self.binary(REGISTRY["matmul"], c)
+
+    def pow(self, c: list) -> int:
+        return self.binary(REGISTRY["pow"], c)
+
+    def neg(self, c: list) -> Ref:
+        tok, x = c
+        if isinstance(x, _Const):  # -2 is a number, not a negation node
+            return _Const(-x.value, tok.start_pos, x.end)
+        return self.apply(REGISTRY["neg"], [x], tok.start_pos, self.end(x), tok.start_pos)
+
+    def pos(self, c: list) -> Ref:
+        tok, x = c
+        if isinstance(x, _Const):
+            return _Const(x.value, tok.start_pos, x.end)
+        return self.apply(REGISTRY["pos"], [x], tok.start_pos, self.end(x), tok.start_pos)
+
+    def number(self, c: list) -> _Const:
+        tok = c[0]
+        # float() of any digit string is IEEE float64: 1e999 is inf, 5,000 digits are fine.
+        return _Const(np.float64(float(tok)), tok.start_pos, tok.end_pos)
+
+    def group(self, c: list) -> Ref:
+        lpar, x, rpar = c
+        if isinstance(x, _Const):
+            return _Const(x.value, lpar.start_pos, rpar.end_pos, x.name)
+        return _At(self.node(x), lpar.start_pos, rpar.end_pos)
+
+    def name(self, c: list) -> Ref:
+        tok = c[0]
+        name = str(tok)
+        g = self.graph
+        if name in g.bindings:
+            return _At(g.bindings[name], tok.start_pos, tok.end_pos)
+        if name in CONSTANTS:
+            return _Const(np.float64(CONSTANTS[name]), tok.start_pos, tok.end_pos, name)
+        if name in FUNCTIONS:
+            op = FUNCTIONS[name]
+            raise self.error(NameError_, f"'{name}' is a function: call it as {op.signature()}",
+                             tok.start_pos)
+        i = g.variables.get(name)
+        if i is None:
+            i = g.variables[name] = g.add(VAR, (), tok.start_pos, tok.end_pos, name=name)
+        return _At(i, tok.start_pos, tok.end_pos)
+
+    def keyword(self, c: list) -> tuple:
+        name, _eq, value = c
+        return (name, value)
+
+    def arguments(self, c: list) -> list:
+        return [x for x in c if x is not None and not _is_token(x, "COMMA")]
+
+    def call(self, c: list) -> int:
+        tok, _lpar, args, rpar = c
+        name = str(tok)
+        op = FUNCTIONS.get(name)
+        if op is None:
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            if name in CONSTANTS or name in self.graph.bindings or name in self.graph.variables:
+                hint = f"; '{name}' is not a function (write {name} * (...) to multiply)"
+            raise self.error(NameError_, f"unknown function '{name}'{hint}", tok.start_pos)
+        refs = self.bind_arguments(op, name, args or [], tok.start_pos)
+        return self.apply(op, refs, tok.start_pos, rpar.end_pos, tok.start_pos)
+
+    def bind_arguments(self, op: Op, name: str, args: list, pos: int) -> list:
+        """Positional and keyword arguments -> the op's inputs, in parameter order."""
+        positional: list = []
+        keywords: dict[str, Any] = {}
+        for arg in args:
+            if isinstance(arg, tuple):
+                key = str(arg[0])
+                if key not in op.params or op.variadic:
+                    raise self.error(ArityError, f"{name}() has no parameter '{key}'; its "
+                                     f"signature is {op.signature()}", arg[0].start_pos)
+                if key in keywords:
+                    raise self.error(ArityError, f"{name}(): '{key}' given twice",
+                                     arg[0].start_pos)
+                keywords[key] = arg[1]
+            elif keywords:
+                raise self.error(ArityError, f"{name}(): a positional argument cannot follow a "
+                                 "keyword argument", self.start(arg))
+            else:
+                positional.append(arg)
+        n = len(positional)
+        if n > len(op.params) and not op.variadic:
+            raise self.error(ArityError, f"{name}() takes at most {len(op.params)} "
+                             f"argument{'s' * (len(op.params) != 1)}, got {n}: "
+                             f"{op.signature()}", pos)
+        refs = list(positional)
+        for key in op.params[n:]:
+            if key in keywords:
+                refs.append(keywords.pop(key))
+            elif key in op.defaults:
+                if any(k in keywords for k in op.params[len(refs):]):  # fill a gap
+                    refs.append(_Const(np.float64(op.defaults[key]), pos, pos))
+                else:
+                    break
+            else:
+                raise self.error(ArityError, f"{name}() is missing its argument '{key}': "
+                                 f"{op.signature()}", pos)
+        for key in keywords:  # a keyword that named an already-given positional parameter
+            raise self.error(ArityError, f"{name}(): '{key}' given twice", pos)
+        return refs
+
+    def array(self, c: list) -> Ref:
+        lsqb, rsqb = c[0], c[-1]
+        items = [x for x in c[1:-1] if x is not None and not _is_token(x, "COMMA")]
+        if all(isinstance(x, _Const) for x in items):
+            shapes = {np.shape(x.value) for x in items}
+            if len(shapes) > 1:
+                raise self.error(ShapeError, "the entries of an array literal must all have "
+                                 "the same shape (rows of a matrix the same length)",
+                                 lsqb.start_pos)
+            value = np.array([x.value for x in items], dtype=np.float64)
+            return _Const(value, lsqb.start_pos, rsqb.end_pos)
+        return self.apply(STACK, items, lsqb.start_pos, rsqb.end_pos, lsqb.start_pos)
+
+    def let(self, c: list) -> int:
+        tok, eq, ref = c
+        name = str(tok)
+        g = self.graph
+        why = None
+        if name in CONSTANTS:
+            why = f"'{name}' is a built-in constant and cannot be redefined"
+        elif name in FUNCTIONS:
+            why = f"'{name}' is a function name and cannot be bound"
+        elif name in g.bindings:
+            why = f"'{name}' is already bound (names can be bound only once)"
+        elif name in g.variables:
+            why = f"'{name}' is used as an input before this binding; bind it before its first use"
+        if why:
+            raise self.error(NameError_, why, eq.start_pos)
+        if isinstance(ref, _Const):
+            ref.name = name
+            i = self.node(ref)
+        else:
+            i = self.node(ref)
+            node = g.nodes[i]
+            if node.name is None and node.op is not VAR:
+                node.name = name
+            else:  # a second name for a variable or an already-named node
+                i = g.add(IDENTITY, (i,), self.start(ref), self.end(ref), tok.start_pos,
+                          name=name)
+        g.bindings[name] = i
+        return i
+
+    def program(self, c: list) -> Graph:
+        statements = [x for x in c if not hasattr(x, "type")]
+        self.graph.output = self.node(statements[-1])
+        return self.graph
+
+
+class _Dispatch:
+    """Lark binds callbacks once, at construction; this forwards them to the current builder."""
+
+    def __init__(self) -> None:
+        self.builder: _Builder | None = None
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        if name.startswith("_") or not hasattr(_Builder, name):
+            raise AttributeError(name)
+        return lambda children: getattr(self.builder, name)(children)
+
+
+_dispatch = _Dispatch()
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _lark():  # noqa: ANN202 - lark is imported lazily
+    from lark import Lark
+
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+                postlex=_Postlex(), transformer=_dispatch, maybe_placeholders=True)
+
+
+def parse(text: str, what: str = "expression") -> Graph:
+    """Parse ``text`` into a :class:`Graph`. Raises :class:`~cgcli.errors.CgcliError`."""
+    if not text.strip():
+        raise ParseError(f"the {what} is empty", source=text, pos=0, what=what)
+    from lark.exceptions import UnexpectedInput
+
+    lark = _lark()
+    with _lock:
+        _dispatch.builder = _Builder(text)
+        try:
+            return lark.parse(text)
+        except UnexpectedInput as exc:
+            raise _parse_error(text, exc, what) from None
+        except CgcliError as exc:
+            exc.what = what
+            raise
+        finally:
+            _dispatch.builder = None
+
+
+def _describe_token(tok: Any) -> str:
+    if tok.type == "$END":
+        return "end of input"
+    if tok.type == "NUMBER":
+        return f"number {tok}"
+    if tok.type == "NAME":
+        return f"name '{tok}'"
+    if tok.type == "NEWLINE":
+        return "end of line"
+    return f"'{tok}'"
+
+
+def _open_bracket(text: str) -> str | None:
+    """The innermost bracket still open at the end of ``text`` ('(' or '['), if any."""
+    stack: list[str] = []
+    for ch in text:
+        if ch in "([":
+            stack.append(ch)
+        elif ch in ")]" and stack:
+            stack.pop()
+        elif ch == "#":  # a comment hides brackets until the end of its line
+            break
+    return stack[-1] if stack else None
+
+
+def _expected(expected: set[str], before: str) -> str:
+    """A short human summary of what the parser could accept after ``before``."""
+    if "NUMBER" in expected or "NAME" in expected:
+        return "an expression"
+    bracket = _open_bracket(before)
+    if bracket is None:
+        return "an operator or the end of the expression"
+    closer = ")" if bracket == "(" else "]"
+    comma = "',' " if "COMMA" in expected else ""
+    return f"an operator, {comma}or '{closer}'" if comma else f"an operator or '{closer}'"
+
+
+def _parse_error(text: str, exc: Any, what: str) -> ParseError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF
+
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream]
+        shown = repr(ch) if not ch.isprintable() or ch in "'\"" else f"'{ch}'"
+        if ch == "=":
+            msg = "unexpected '=': a binding needs a name on its left, like q = x + y"
+        else:
+            msg = f"unexpected character {shown}"
+        return ParseError(msg, source=text, pos=exc.pos_in_stream, what=what)
+    if isinstance(exc, UnexpectedEOF):
+        tok_type, pos = "$END", len(text.rstrip())
+        expected = set(exc.expected)
+    else:
+        tok = exc.token
+        tok_type = tok.type
+        pos = len(text.rstrip()) if tok_type == "$END" else tok.start_pos
+        expected = set(exc.expected)
+    # The last token before the error decides the clearest wording.
+    before = text[:pos].rstrip()
+    prev = before[-1:] if before else ""
+    found = "end of input" if tok_type == "$END" else _describe_token(exc.token)
+    wants = _expected(expected, before)
+    if wants == "an expression" and prev and prev in "+-*/^@=,([":
+        op = "**" if before.endswith("**") else prev
+        msg = f"expected an expression after '{op}', found {found}"
+    elif not before:
+        msg = f"expected an expression, found {found}"
+    else:
+        msg = f"unexpected {found}: expected {wants}"
+        if tok_type == "RPAR" and "RPAR" not in expected:
+            msg = "unmatched ')'"
+        elif tok_type == "RSQB" and "RSQB" not in expected:
+            msg = "unmatched ']'"
+        elif tok_type in ("NAME", "NUMBER", "LPAR") and "STAR" in expected:
+            msg += " (write * between factors: 2*x, not 2x)"
+    return ParseError(msg, source=text, pos=pos, what=what)
+
+
+def parse_value(text: str, name: str = "value") -> np.ndarray:
+    """Evaluate a constant expression (an ``--at`` value) to a float64 array."""
+    from .engine import evaluate
+
+    what = f"value of {name}"
+    graph = parse(text, what=what)
+    if graph.variables:
+        var = next(iter(graph.variables))
+        node = graph.nodes[graph.variables[var]]
+        raise ValueInputError(f"a value must be a constant expression; '{var}' is not a "
+                              "known constant", source=text, pos=node.start, what=what)
+    try:
+        return np.asarray(evaluate(graph, {}).value, dtype=np.float64)
+    except CgcliError as exc:
+        exc.what = what
+        raise

@@ -1,0 +1,42 @@
+"""JSON output: one strict JSON document (no NaN literals), for jq and scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from ..engine import Evaluation
+from . import wrt_ids
+from .numbers import json_value
+
+
+def document(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool = True) -> dict:
+    """The ``{"expression", "inputs", "value", "gradients", "nodes"}`` object.
+
+    ``gradients=False`` (``eval``) leaves out the gradients; ``wrt`` limits them to those names.
+    """
+    graph = ev.graph
+    doc: dict = {
+        "expression": graph.source,
+        "inputs": {name: json_value(v) for name, v in ev.inputs.items()},
+        "value": json_value(ev.value),
+    }
+    grads = ev.grads if gradients else None
+    if grads is not None:
+        doc["gradients"] = {name: json_value(grads[i]) for name, i in wrt_ids(ev, wrt)}
+    nodes = []
+    for node in graph.nodes:
+        item = {"id": node.id, "op": node.op.name, "inputs": list(node.inputs),
+                "label": graph.label(node.id), "value": json_value(ev.values[node.id])}
+        if grads is not None:
+            g = grads[node.id]
+            item["grad"] = None if g is None else json_value(g)
+        nodes.append(item)
+    doc["nodes"] = nodes
+    return doc
+
+
+def render(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool = True) -> str:
+    """The JSON text."""
+    return json.dumps(document(ev, wrt, gradients), indent=2, ensure_ascii=False,
+                      allow_nan=False)

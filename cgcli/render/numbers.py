@@ -1,0 +1,74 @@
+"""Number formatting shared by the renderers: significant digits, abbreviated arrays."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: Arrays longer than twice this along an axis are shown as their ends around an ellipsis.
+EDGE_ITEMS = 3
+
+
+def fmt_scalar(x: float, precision: int = 4) -> str:
+    """``x`` to ``precision`` significant digits, as people write it: 0.20, -0.53, 3, 1.2e-07.
+
+    Whole numbers print without a fraction; trailing zeros of other numbers are kept, so
+    0.1966 at two digits reads 0.20 like the lecture's tables.
+    """
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x == 0:
+        return "0"
+    a = abs(x)
+    if x.is_integer() and a < 1e15:
+        return str(int(x))
+    if a < 1e-4 or a >= 1e15:
+        return np.format_float_scientific(x, precision=precision - 1, unique=False, trim="k")
+    if a >= 10 ** precision:  # more integer digits than asked for: keep them all
+        return np.format_float_positional(x, precision=0, unique=False, trim="-")
+    return np.format_float_positional(x, precision=precision, unique=False, fractional=False,
+                                      trim="k").rstrip(".")
+
+
+def fmt_value(v: Any, precision: int = 4, multiline: bool = False) -> str:
+    """A scalar or an array, arrays as nested lists (long axes abbreviated with …)."""
+    a = np.asarray(v, dtype=np.float64)
+    if a.ndim == 0:
+        return fmt_scalar(float(a), precision)
+    return _fmt_array(a, precision, "\n " if multiline else " ")
+
+
+def _fmt_array(a: np.ndarray, precision: int, row_sep: str) -> str:
+    if a.ndim == 1:
+        items = [fmt_scalar(float(x), precision) for x in _ends(a)]
+    else:
+        items = [_fmt_array(row, precision, " ") for row in _ends(a)]
+    n = a.shape[0]
+    if n > 2 * EDGE_ITEMS:
+        items.insert(EDGE_ITEMS, "…")
+    sep = "," + (row_sep if a.ndim >= 2 else " ")
+    return "[" + sep.join(items) + "]"
+
+
+def _ends(a: np.ndarray) -> Any:
+    n = a.shape[0]
+    return a if n <= 2 * EDGE_ITEMS else np.concatenate([a[:EDGE_ITEMS], a[-EDGE_ITEMS:]])
+
+
+def shape_note(v: Any) -> str:
+    """``"(2, 3)"`` for an array, ``""`` for a scalar."""
+    shape = np.shape(v)
+    return "" if not shape else "(" + ", ".join(map(str, shape)) + ")"
+
+
+def json_value(v: Any) -> Any:
+    """A JSON-ready number or nested list; nan and ±inf become the strings "nan", "inf", "-inf"."""
+    a = np.asarray(v, dtype=np.float64)
+    if a.ndim == 0:
+        f = float(a)
+        return f if math.isfinite(f) else fmt_scalar(f)
+    if np.isfinite(a).all():
+        return a.tolist()
+    return [json_value(x) for x in a]
