@@ -43,7 +43,7 @@ class _ExpressionCommand(TyperCommand):
 
 
 def _expression_last(cmd: Any, ctx: Any, args: list[str]) -> list[str]:
-    takes_value: dict[str, bool] = {name: False for name in ctx.help_option_names}
+    takes_value: dict[str, bool] = dict.fromkeys(ctx.help_option_names, False)
     for p in cmd.params:
         if p.param_type_name == "option":
             for name in (*p.opts, *p.secondary_opts):

@@ -152,7 +152,8 @@ def backward(graph: Graph, values: list, root: int | None = None) -> list:
                 parts = node.op.vjp(g, values[node.id], *[values[j] for j in ins])
             except ValueError as exc:  # pragma: no cover - forward has checked the shapes
                 raise _shape_error(graph, node.id, values, exc) from None
-            for j, gj in zip(ins, parts):
+            # strict=False: a rule may also return gradients of omitted optional parameters.
+            for j, gj in zip(ins, parts, strict=False):
                 if not rg[j]:
                     continue
                 shape = np.shape(values[j])

@@ -19,7 +19,7 @@ _SPACE = re.compile(r"\s+")
 class Node:
     """One step of computation: an op applied to earlier nodes (by id)."""
 
-    __slots__ = ("id", "op", "inputs", "name", "value", "start", "end", "pos")
+    __slots__ = ("end", "id", "inputs", "name", "op", "pos", "start", "value")
 
     def __init__(self, id: int, op: Op, inputs: tuple[int, ...], start: int, end: int,
                  pos: int, name: str | None = None, value: Any = None) -> None:

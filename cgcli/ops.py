@@ -408,7 +408,8 @@ def _logsumexp_vjp(g: Array, out: Array, x: Array) -> tuple:
 
 
 register(Op("softmax", _softmax, _softmax_vjp, doc="softmax along the last axis",
-            derivative="s·(g - Σ g·s)", samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],))))
+            derivative="s·(g - Σ g·s)",
+            samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],))))
 register(Op("logsumexp", _logsumexp, _logsumexp_vjp, doc="log Σ e^x along the last axis, stable",
             derivative="softmax(x)", samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],))))
 
@@ -443,6 +444,7 @@ def describe() -> list[tuple[str, str, str]]:
     rows = []
     for name, aliases in sorted(seen.items(), key=lambda kv: kv[0].lower()):
         op = REGISTRY[name]
-        extra = f" (alias: {', '.join(a for a in aliases if a != name)})" if len(aliases) > 1 else ""
+        others = [a for a in aliases if a != name]
+        extra = f" (alias: {', '.join(others)})" if others else ""
         rows.append((op.signature(), op.doc + extra, op.derivative))
     return rows

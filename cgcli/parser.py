@@ -11,7 +11,7 @@ import difflib
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class _At:
     variable or bound name used again) has its own span, which the enclosing node needs.
     """
 
-    __slots__ = ("id", "start", "end")
+    __slots__ = ("end", "id", "start")
 
     def __init__(self, id: int, start: int, end: int) -> None:
         self.id, self.start, self.end = id, start, end
@@ -52,7 +52,7 @@ class _Const:
     ``[[1, 2], [3, 4]]`` one matrix, not a tree of negations and stacks.
     """
 
-    __slots__ = ("value", "start", "end", "name")
+    __slots__ = ("end", "name", "start", "value")
 
     def __init__(self, value: Any, start: int, end: int, name: str | None = None) -> None:
         self.value, self.start, self.end, self.name = value, start, end, name
@@ -74,7 +74,7 @@ class _Postlex:
 
     always_accept = ("NEWLINE",)
 
-    def process(self, stream):  # noqa: ANN001, ANN201 - Lark's postlexer protocol
+    def process(self, stream):
         depth = 0
         previous = None
         for tok in stream:
@@ -90,7 +90,7 @@ class _Postlex:
             yield tok
 
 
-Ref = Union[int, _At, _Const]  # what a callback returns: a node id, a use of one, a literal
+Ref = int | _At | _Const  # what a callback returns: a node id, a use of one, a literal
 
 
 class _Builder:
@@ -300,7 +300,7 @@ class _Dispatch:
     def __init__(self) -> None:
         self.builder: _Builder | None = None
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         if name.startswith("_") or not hasattr(_Builder, name):
             raise AttributeError(name)
         return lambda children: getattr(self.builder, name)(children)
@@ -311,7 +311,7 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _lark():  # noqa: ANN202 - lark is imported lazily
+def _lark():
     from lark import Lark
 
     return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",

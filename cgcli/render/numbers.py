@@ -28,8 +28,8 @@ def fmt_scalar(x: float, precision: int = 4) -> str:
         return np.format_float_scientific(x, precision=precision - 1, unique=False, trim="k")
     if a >= 10 ** precision:  # more integer digits than asked for: keep them all
         return np.format_float_positional(x, precision=0, unique=False, trim="-")
-    return np.format_float_positional(x, precision=precision, unique=False, fractional=False,
-                                      trim="k").rstrip(".")
+    s = format(x, f"#.{precision}g").rstrip(".")  # '#' keeps trailing zeros: 0.20
+    return str(round(x)) if "e" in s else s  # 99.99 at 2 digits: 100, not 1.0e+02
 
 
 def fmt_value(v: Any, precision: int = 4, multiline: bool = False) -> str:
