@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Any
 
@@ -101,7 +103,8 @@ MaxDepth = Annotated[int | None, typer.Option(
     help="Fold the tree below N levels (default: what fits the terminal's width).")]
 
 
-def _parse_at(items: list[str] | None) -> dict[str, Any]:
+def parse_at(items: list[str] | None) -> dict[str, Any]:
+    """``--at NAME=VALUE`` options -> {name: float64 array}; raises CgcliError."""
     from .ops import CONSTANTS
     from .parser import parse_value
 
@@ -120,8 +123,43 @@ def _parse_at(items: list[str] | None) -> dict[str, Any]:
     return values
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
+    """A note on stderr: something worth knowing that is not an error."""
     sys.stderr.write(f"note: {message}\n")
+
+
+def load(expr: str, at: list[str] | None) -> tuple[Any, dict[str, Any]]:
+    """Parse EXPR and the ``--at`` values; note values the expression does not use."""
+    from .parser import parse
+
+    graph = parse(expr)
+    values = parse_at(at)
+    for name in values:
+        if name not in graph.variables:
+            why = "is bound in the expression" if name in graph.bindings else "is not used"
+            note(f"--at {name}: '{name}' {why}; its value is ignored")
+    return graph, values
+
+
+@contextmanager
+def user_errors(as_json: bool = False) -> Iterator[None]:
+    """Turn a CgcliError into its message on stderr (and JSON on stdout) and its exit code."""
+    try:
+        yield
+    except CgcliError as exc:
+        if as_json:
+            import json
+
+            sys.stdout.write(json.dumps({"error": exc.to_json()}, ensure_ascii=False) + "\n")
+        sys.stderr.write(exc.render() + "\n")
+        raise typer.Exit(exc.exit_code) from None
+
+
+def console() -> Any:
+    """A Rich console on stdout: colour only on a terminal (Rich honours NO_COLOR)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, json_flag: bool,
@@ -129,46 +167,25 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, js
     """Shared body of ``grad`` and ``eval``: parse, evaluate, render; errors become exit 2."""
     if json_flag:
         fmt = Format.json
-    try:
+    with user_errors(fmt is Format.json):
         from .engine import check_wrt, differentiate, evaluate
-        from .parser import parse
 
-        graph = parse(expr)
-        values = _parse_at(at)
-        for name in values:
-            if name not in graph.variables:
-                why = "is bound in the expression" if name in graph.bindings else "is not used"
-                _note(f"--at {name}: '{name}' {why}; its value is ignored")
+        graph, values = load(expr, at)
         if wrt:
             check_wrt(graph, wrt)
         ev = (differentiate if grad else evaluate)(graph, values)
-    except CgcliError as exc:
-        _fail(exc, fmt is Format.json)
     if fmt is Format.json:
         from .render.json import render as render_json
 
         sys.stdout.write(render_json(ev, wrt, gradients=grad) + "\n")
-        return
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if fmt is Format.tree:
+    elif fmt is Format.tree:
         from .render.tree import render as render_tree
 
-        render_tree(ev, console, precision=precision, max_depth=max_depth)
+        render_tree(ev, console(), precision=precision, max_depth=max_depth)
     else:
         from .render.table import render as render_table
 
-        render_table(ev, console, precision=precision, wrt=wrt, max_rows=max_rows)
-
-
-def _fail(exc: CgcliError, as_json: bool) -> None:
-    if as_json:
-        import json
-
-        sys.stdout.write(json.dumps({"error": exc.to_json()}, ensure_ascii=False) + "\n")
-    sys.stderr.write(exc.render() + "\n")
-    raise typer.Exit(exc.exit_code)
+        render_table(ev, console(), precision=precision, wrt=wrt, max_rows=max_rows)
 
 
 @app.command(cls=_ExpressionCommand, epilog=EPILOG)
@@ -210,6 +227,11 @@ def functions() -> None:
     width = max(len(sig) for sig, _, _ in rows)
     for sig, doc, deriv in rows:
         sys.stdout.write(f"{sig:<{width}}  {doc}\n{'':<{width}}  d/dx: {deriv}\n")
+
+
+from .commands import register_all  # noqa: E402 - commands in their own modules need `app`
+
+register_all(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -127,13 +127,20 @@ def forward(graph: Graph, inputs: Mapping[str, Any]) -> list:
     return values
 
 
-def backward(graph: Graph, values: list, root: int | None = None) -> list:
-    """d(root)/d(node) for every node (None where a node depends on no variable).
+def backward(graph: Graph, values: list, root: int | None = None, seed: Any = None) -> list:
+    """Reverse mode: the vector-Jacobian product ``seed · d(root)/d(node)`` for every node
+    (None where a node depends on no variable).
 
-    ``root`` defaults to the graph's output and must be a scalar.
+    ``root`` defaults to the graph's output. Without ``seed`` it must be a scalar and the
+    result is its gradient; a ``seed`` shaped like the root's value gives one row of the
+    Jacobian per call (a one-hot seed) or any other VJP.
     """
     root = graph.output if root is None else root
-    if np.ndim(values[root]) != 0:
+    if seed is not None:
+        seed = np.asarray(seed, dtype=np.float64)
+        if seed.shape != np.shape(values[root]):
+            raise ValueError(f"seed shape {seed.shape} != root shape {np.shape(values[root])}")
+    elif np.ndim(values[root]) != 0:
         raise ShapeError(
             f"grad needs a scalar output, but the output has shape {np.shape(values[root])}; "
             "reduce it first, e.g. sum(...) or mean(...)",
@@ -141,7 +148,7 @@ def backward(graph: Graph, values: list, root: int | None = None) -> list:
     nodes = graph.nodes
     rg = graph.requires_grad()
     grads: list = [None] * len(nodes)
-    grads[root] = np.ones(())
+    grads[root] = np.ones(()) if seed is None else seed
     with np.errstate(all="ignore"):
         for node in reversed(nodes[: root + 1]):
             g = grads[node.id]
