@@ -1,0 +1,189 @@
+"""A small LALR(1) driver for the tables Lark computes from ``grammars/cgcli.lark``.
+
+Lark reads the grammar and builds the LALR tables; :func:`export_tables` turns them into
+plain data (terminals, states, and per rule which children to keep), written once into the
+generated module ``_parser_tables.py``. At run time :class:`Parser` drives those tables with
+one compiled regular expression and a loop: no ``import lark``, no grammar compilation, no
+parse tree. That keeps start-up short and parsing a few microseconds per token.
+
+Rule semantics follow Lark's tree builder with ``maybe_placeholders=True``: named terminals
+are kept, rules whose name starts with ``_`` are spliced into their parent, ``?rule``s with
+one child pass it through, and an omitted ``[optional]`` becomes ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+END = "$END"
+SHIFT, REDUCE = 0, 1
+
+
+class Token(str):
+    """A terminal: its text, with ``type``, ``start_pos`` and ``end_pos`` (as Lark's)."""
+
+    type: str
+    start_pos: int
+    end_pos: int
+
+    def __new__(cls, type_: str, value: str, start: int, end: int) -> Token:
+        tok = super().__new__(cls, value)
+        tok.type, tok.start_pos, tok.end_pos = type_, start, end
+        return tok
+
+
+class UnexpectedCharacter(Exception):
+    """No terminal matches at ``pos``."""
+
+    def __init__(self, pos: int) -> None:
+        super().__init__(pos)
+        self.pos = pos
+
+
+class UnexpectedToken(Exception):
+    """``token`` cannot come here; ``expected`` lists the terminals that could."""
+
+    def __init__(self, token: Token, expected: set[str]) -> None:
+        super().__init__(token.type)
+        self.token, self.expected = token, expected
+
+
+class Parser:
+    """Drives the exported tables; calls ``callbacks[name](children)`` at each reduction."""
+
+    def __init__(self, tables: dict[str, Any],
+                 postlex: Callable[[Iterator[Token]], Iterator[Token]] | None = None) -> None:
+        self.pattern = re.compile("|".join(f"(?P<{name}>{rx})"
+                                           for name, rx in tables["terminals"]))
+        self.ignore = frozenset(tables["ignore"])
+        self.states: list[dict[str, tuple[int, int]]] = tables["states"]
+        self.rules: list[tuple] = tables["rules"]
+        self.start, self.accept = tables["start"], tables["accept"]
+        self.postlex = postlex
+
+    def lex(self, text: str) -> Iterator[Token]:
+        """The tokens of ``text``, ignored terminals left out, then ``$END``."""
+        match = self.pattern.match
+        ignore = self.ignore
+        pos, n = 0, len(text)
+        while pos < n:
+            m = match(text, pos)
+            if m is None:
+                raise UnexpectedCharacter(pos)
+            kind = m.lastgroup
+            end = m.end()
+            if kind not in ignore:
+                yield Token(kind, m.group(), pos, end)  # type: ignore[arg-type]
+            pos = end
+        yield Token(END, "", n, n)
+
+    def parse(self, text: str, callbacks: Any) -> Any:
+        """Parse ``text``; the value of the start rule's reduction is returned."""
+        tokens = self.lex(text)
+        if self.postlex is not None:
+            tokens = self.postlex(tokens)
+        states, rules = self.states, self.rules
+        # A rule without a callback (like ?expr) always passes its single child through.
+        funcs = [None if name is None else getattr(callbacks, name, None) for *_, name in rules]
+        state_stack = [self.start]
+        value_stack: list[Any] = []
+        for tok in tokens:
+            while True:
+                try:
+                    action, arg = states[state_stack[-1]][tok.type]
+                except KeyError:
+                    expected = {t for t in states[state_stack[-1]] if t.isupper() or t == END}
+                    raise UnexpectedToken(tok, expected) from None
+                if action == SHIFT:
+                    state_stack.append(arg)
+                    value_stack.append(tok)
+                    break
+                origin, size, include, trailing, expand1, inline, _ = rules[arg]
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    children = []
+                if include is not None:  # filter, splice and pad the children
+                    kept: list[Any] = []
+                    for i, splice, nones in include:
+                        if nones:
+                            kept.extend([None] * nones)
+                        if splice:
+                            kept.extend(children[i])
+                        else:
+                            kept.append(children[i])
+                    if trailing:
+                        kept.extend([None] * trailing)
+                    children = kept
+                if inline:
+                    value = children
+                elif expand1 and len(children) == 1:
+                    value = children[0]
+                else:
+                    value = funcs[arg](children)  # type: ignore[misc]
+                _, new_state = states[state_stack[-1]][origin]
+                if new_state == self.accept and tok.type == END:
+                    return value
+                state_stack.append(new_state)
+                value_stack.append(value)
+        raise AssertionError("the token stream ended without $END")  # pragma: no cover
+
+
+def export_tables(grammar: str, **options: Any) -> dict[str, Any]:
+    """Let Lark build the LALR tables of ``grammar`` and return them as plain data."""
+    from lark import Lark
+
+    lark = Lark(grammar, parser="lalr", lexer="basic", maybe_placeholders=True, **options)
+    table = lark.parser.parser.parser.parse_table
+    rules = list(lark.rules)
+    index = {id(r): i for i, r in enumerate(rules)}
+    states: list[dict[str, tuple[int, int]]] = [{} for _ in range(len(table.states))]
+    for s, actions in table.states.items():
+        for sym, (action, arg) in actions.items():
+            if action.name == "Shift":
+                states[s][str(sym)] = (SHIFT, arg)
+            else:
+                states[s][str(sym)] = (REDUCE, index[id(arg)])
+    (start,) = table.start_states.values()
+    (accept,) = table.end_states.values()
+    # Lark's basic lexer tries terminals in this order; a regex alternation does the same.
+    terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
+                                                      -len(t.pattern.value), t.name))
+    return {
+        "terminals": [(t.name, t.pattern.to_regexp()) for t in terminals],
+        "ignore": sorted(lark.ignore_tokens),
+        "states": states,
+        "rules": [_rule(r) for r in rules],
+        "start": start,
+        "accept": accept,  # reached by the start rule's goto, with $END ahead: done
+    }
+
+
+def _rule(rule: Any) -> tuple:
+    """(origin, size, include, trailing Nones, expand1, inline, callback name) of a rule.
+
+    ``include`` is None when the children pass unchanged, else (index, splice, Nones before).
+    """
+    expansion = rule.expansion
+    empty = rule.options.empty_indices
+    if empty:  # how many None placeholders go before each child (and after the last)
+        counts = [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")]
+    else:
+        counts = [0] * (len(expansion) + 1)
+    include = []
+    for i, sym in enumerate(expansion):
+        # cgcli's grammar names every terminal, so all are kept (Lark drops anonymous ones).
+        splice = not sym.is_term and sym.name.startswith("_")
+        include.append((i, splice, counts[i]))
+    trailing = counts[len(expansion)]
+    plain = not any(s or n for _, s, n in include) and not trailing
+    name = str(rule.origin.name)  # a lark Token: keep plain strings in the tables
+    inline = name.startswith("_")
+    expand1 = bool(rule.options.expand1) and not rule.alias
+    callback = None if inline else str(rule.alias or name)
+    return (name, len(expansion), None if plain else include, trailing, expand1, inline,
+            callback)
