@@ -149,28 +149,38 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
     rg = graph.requires_grad()
     grads: list = [None] * len(nodes)
     grads[root] = np.ones(()) if seed is None else seed
+    ndarray = np.ndarray
     with np.errstate(all="ignore"):
         for node in reversed(nodes[: root + 1]):
-            g = grads[node.id]
-            if g is None or not node.inputs:
-                continue
+            i = node.id
+            g = grads[i]
             ins = node.inputs
-            try:
-                parts = node.op.vjp(g, values[node.id], *[values[j] for j in ins])
-            except ValueError as exc:  # pragma: no cover - forward has checked the shapes
-                raise _shape_error(graph, node.id, values, exc) from None
+            if g is None or not ins:
+                continue
+            vjp = node.op.vjp
+            if len(ins) == 1:
+                parts = vjp(g, values[i], values[ins[0]])
+            elif len(ins) == 2:
+                parts = vjp(g, values[i], values[ins[0]], values[ins[1]])
+            else:
+                parts = vjp(g, values[i], *[values[j] for j in ins])
             # strict=False: a rule may also return gradients of omitted optional parameters.
             for j, gj in zip(ins, parts, strict=False):
                 if not rg[j]:
                     continue
-                shape = np.shape(values[j])
-                if np.shape(gj) != shape:
+                shape = values[j].shape
+                if gj.shape != shape:
                     gj = unbroadcast(gj, shape)
                 prev = grads[j]
-                grads[j] = gj if prev is None else prev + gj  # new array: never aliases
+                if prev is not None:
+                    grads[j] = prev + gj  # a new array: accumulation never writes in place
+                elif type(gj) is ndarray and (gj is g or gj.base is not None):
+                    grads[j] = gj.copy()  # a node's gradient never shares memory with another's
+                else:
+                    grads[j] = gj
     for node in nodes:  # nodes that depend on a variable but do not reach the root
         if rg[node.id] and grads[node.id] is None:
-            grads[node.id] = np.zeros(np.shape(values[node.id]))
+            grads[node.id] = np.zeros(values[node.id].shape)
     return grads
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .ops import CONST, VAR, Op
+from .ops import VAR, Op
 
 _SPACE = re.compile(r"\s+")
 
@@ -82,8 +82,11 @@ class Graph:
         for node in self.nodes:
             if node.op is VAR:
                 rg[node.id] = True
-            elif node.op is not CONST:
-                rg[node.id] = any(rg[j] for j in node.inputs)
+            else:
+                for j in node.inputs:
+                    if rg[j]:
+                        rg[node.id] = True
+                        break
         return rg
 
     def ancestors(self, root: int | None = None) -> list[bool]:

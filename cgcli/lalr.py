@@ -21,17 +21,19 @@ END = "$END"
 SHIFT, REDUCE = 0, 1
 
 
-class Token(str):
-    """A terminal: its text, with ``type``, ``start_pos`` and ``end_pos`` (as Lark's)."""
+class Token:
+    """A terminal: ``type``, the text ``value``, ``start_pos`` and ``end_pos`` (as Lark's)."""
 
-    type: str
-    start_pos: int
-    end_pos: int
+    __slots__ = ("type", "value", "start_pos", "end_pos")
 
-    def __new__(cls, type_: str, value: str, start: int, end: int) -> Token:
-        tok = super().__new__(cls, value)
-        tok.type, tok.start_pos, tok.end_pos = type_, start, end
-        return tok
+    def __init__(self, type_: str, value: str, start: int, end: int) -> None:
+        self.type, self.value, self.start_pos, self.end_pos = type_, value, start, end
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r})"
 
 
 class UnexpectedCharacter(Exception):
@@ -65,42 +67,61 @@ class Parser:
 
     def lex(self, text: str) -> Iterator[Token]:
         """The tokens of ``text``, ignored terminals left out, then ``$END``."""
-        match = self.pattern.match
         ignore = self.ignore
-        pos, n = 0, len(text)
-        while pos < n:
-            m = match(text, pos)
-            if m is None:
+        pos = 0
+        for m in self.pattern.finditer(text):
+            start, end = m.span()
+            if start != pos:  # finditer skipped text that no terminal matches
                 raise UnexpectedCharacter(pos)
             kind = m.lastgroup
-            end = m.end()
             if kind not in ignore:
-                yield Token(kind, m.group(), pos, end)  # type: ignore[arg-type]
+                yield Token(kind, m.group(), start, end)  # type: ignore[arg-type]
             pos = end
-        yield Token(END, "", n, n)
+        if pos != len(text):
+            raise UnexpectedCharacter(pos)
+        yield Token(END, "", pos, pos)
 
-    def parse(self, text: str, callbacks: Any) -> Any:
-        """Parse ``text``; the value of the start rule's reduction is returned."""
+    def parse(self, text: str, callbacks: Any, postlex: bool = True) -> Any:
+        """Parse ``text``; the value of the start rule's reduction is returned.
+
+        ``postlex=False`` skips the postlexer (when the caller knows it would change nothing).
+        """
         tokens = self.lex(text)
-        if self.postlex is not None:
+        if postlex and self.postlex is not None:
             tokens = self.postlex(tokens)
-        states, rules = self.states, self.rules
-        # A rule without a callback (like ?expr) always passes its single child through.
-        funcs = [None if name is None else getattr(callbacks, name, None) for *_, name in rules]
+        states, accept = self.states, self.accept
+        # Per rule: (origin, size, include, trailing, how, callback). how: 0 passes its one
+        # child through unchanged (chains like ?expr: sum), 1 returns the children as a list
+        # for the parent to splice (_rules), 2 calls the builder.
+        rules = []
+        for origin, size, include, trailing, expand1, inline, name in self.rules:
+            how = 0 if (size == 1 and include is None and expand1) else 1 if inline else 2
+            # A rule without a callback (like ?expr) always passes its single child through.
+            func = getattr(callbacks, name, None) if name is not None else None
+            rules.append((origin, size, include, trailing, how, expand1, func))
         state_stack = [self.start]
         value_stack: list[Any] = []
+        push_state, push_value = state_stack.append, value_stack.append
         for tok in tokens:
+            kind = tok.type
             while True:
                 try:
-                    action, arg = states[state_stack[-1]][tok.type]
+                    action, arg = states[state_stack[-1]][kind]
                 except KeyError:
                     expected = {t for t in states[state_stack[-1]] if t.isupper() or t == END}
                     raise UnexpectedToken(tok, expected) from None
                 if action == SHIFT:
-                    state_stack.append(arg)
-                    value_stack.append(tok)
+                    push_state(arg)
+                    push_value(tok)
                     break
-                origin, size, include, trailing, expand1, inline, _ = rules[arg]
+                origin, size, include, trailing, how, expand1, func = rules[arg]
+                if how == 0:  # the value on top of the stack stays; only the state changes
+                    state_stack.pop()
+                    _, new_state = states[state_stack[-1]][origin]
+                    if new_state == accept and kind == END:
+                        return value_stack[-1]
+                    push_state(new_state)
+                    continue
                 if size:
                     children = value_stack[-size:]
                     del state_stack[-size:]
@@ -119,17 +140,17 @@ class Parser:
                     if trailing:
                         kept.extend([None] * trailing)
                     children = kept
-                if inline:
+                if how == 1:
                     value = children
                 elif expand1 and len(children) == 1:
                     value = children[0]
                 else:
-                    value = funcs[arg](children)  # type: ignore[misc]
+                    value = func(children)  # type: ignore[misc]
                 _, new_state = states[state_stack[-1]][origin]
-                if new_state == self.accept and tok.type == END:
+                if new_state == accept and kind == END:
                     return value
-                state_stack.append(new_state)
-                value_stack.append(value)
+                push_state(new_state)
+                push_value(value)
         raise AssertionError("the token stream ended without $END")  # pragma: no cover
 
 

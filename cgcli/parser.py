@@ -117,12 +117,13 @@ class _Builder:
         return self.graph.nodes[ref].end if isinstance(ref, int) else ref.end
 
     def apply(self, op: Op, refs: list, start: int, end: int, pos: int) -> int:
-        ids = tuple(self.node(r) for r in refs)
+        ids = tuple([self.node(r) for r in refs])
         return self.graph.add(op, ids, start, end, pos)
 
     def binary(self, op: Op, children: list) -> int:
         a, tok, b = children
-        return self.apply(op, [a, b], self.start(a), self.end(b), tok.start_pos)
+        node = self.node
+        return self.graph.add(op, (node(a), node(b)), self.start(a), self.end(b), tok.start_pos)
 
     def error(self, cls: type[CgcliError], message: str, pos: int) -> CgcliError:
         return cls(message, source=self.graph.source, pos=pos)
@@ -162,7 +163,7 @@ class _Builder:
     def number(self, c: list) -> _Const:
         tok = c[0]
         # float() of any digit string is IEEE float64: 1e999 is inf, 5,000 digits are fine.
-        return _Const(np.float64(float(tok)), tok.start_pos, tok.end_pos)
+        return _Const(np.float64(float(tok.value)), tok.start_pos, tok.end_pos)
 
     def group(self, c: list) -> Ref:
         lpar, x, rpar = c
@@ -172,7 +173,7 @@ class _Builder:
 
     def name(self, c: list) -> Ref:
         tok = c[0]
-        name = str(tok)
+        name = tok.value
         g = self.graph
         if name in g.bindings:
             return _At(g.bindings[name], tok.start_pos, tok.end_pos)
@@ -196,7 +197,7 @@ class _Builder:
 
     def call(self, c: list) -> int:
         tok, _lpar, args, rpar = c
-        name = str(tok)
+        name = tok.value
         op = FUNCTIONS.get(name)
         if op is None:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
@@ -213,7 +214,7 @@ class _Builder:
         keywords: dict[str, Any] = {}
         for arg in args:
             if isinstance(arg, tuple):
-                key = str(arg[0])
+                key = arg[0].value
                 if key not in op.params or op.variadic:
                     raise self.error(ArityError, f"{name}() has no parameter '{key}'; its "
                                      f"signature is {op.signature()}", arg[0].start_pos)
@@ -262,7 +263,7 @@ class _Builder:
 
     def let(self, c: list) -> int:
         tok, eq, ref = c
-        name = str(tok)
+        name = tok.value
         g = self.graph
         why = None
         if name in CONSTANTS:
@@ -320,7 +321,7 @@ def _parser() -> Parser:
         GRAMMAR_CRC, TABLES = None, None
     if _grammar_crc(grammar) != GRAMMAR_CRC:
         TABLES = export_tables(grammar)
-    return Parser(TABLES, _Postlex().process)
+    return Parser(TABLES, _Postlex().process)  # the postlexer only matters across lines
 
 
 def tables_source() -> str:
@@ -345,7 +346,7 @@ def parse(text: str, what: str = "expression") -> Graph:
     if not text.strip():
         raise ParseError(f"the {what} is empty", source=text, pos=0, what=what)
     try:
-        return _parser().parse(text, _Builder(text))
+        return _parser().parse(text, _Builder(text), postlex="\n" in text)
     except UnexpectedCharacter as exc:
         raise _parse_error(text, exc.pos, None, set(), what) from None
     except UnexpectedToken as exc:
