@@ -51,6 +51,19 @@ class Op:
     role: str = ""
     #: Points where the op is smooth: tuples of inputs, used by the registry-wide VJP test.
     samples: tuple[tuple[Any, ...], ...] = ()
+    #: The local derivative d(out)/d(input), one formula per parameter (a variadic op has one
+    #: for every input), as ``explain`` prints it: Unicode, ASCII and LaTeX. Names in a
+    #: formula: the op's parameters, ``out`` (the op's output), ``n`` (the number of elements
+    #: of the input), ``i`` (the input's position, for variadic ops) and ``g`` (the upstream
+    #: gradient). A formula without ``g`` is a factor that multiplies g (elementwise); one
+    #: with ``g`` is the whole vector-Jacobian product. ``[c]`` is 1 where c holds, else 0.
+    local: tuple[str, ...] = ()
+    local_ascii: tuple[str, ...] = ()
+    local_latex: tuple[str, ...] = ()
+    #: For an op with kinks (relu, abs, max, ...): ``kinks(out, *xs)`` says on which side of
+    #: each kink its inputs are; between two points where it gives equal arrays the op is
+    #: smooth. ``check`` uses it to tell a kink from a wrong gradient. None: smooth.
+    kinks: Callable[..., Any] | None = None
 
     @property
     def min_args(self) -> int:
@@ -111,31 +124,38 @@ ADD = register(Op(
     callable=False, doc="a + b", derivative="∂/∂a = 1, ∂/∂b = 1",
     role="add gate: distributes the upstream gradient unchanged to every input",
     samples=((1.5, -2.0), ([1.0, 2.0], 3.0)),
+    local=("1", "1"), local_ascii=("1", "1"), local_latex=("1", "1"),
 ))
 SUB = register(Op(
     "sub", np.subtract, lambda g, out, a, b: (g, -g), params=("a", "b"), symbol="-",
     precedence=1, callable=False, doc="a - b", derivative="∂/∂a = 1, ∂/∂b = -1",
     samples=((1.5, -2.0), ([1.0, 2.0], 3.0)),
+    local=("1", "-1"), local_ascii=("1", "-1"), local_latex=("1", "-1"),
 ))
 MUL = register(Op(
     "mul", np.multiply, lambda g, out, a, b: (g * b, g * a), params=("a", "b"), symbol="*",
     precedence=2, callable=False, doc="a * b (elementwise)", derivative="∂/∂a = b, ∂/∂b = a",
     role="mul gate: swaps the inputs — each gets the upstream gradient times the other's value",
     samples=((1.5, -2.0), ([1.0, 2.0], 3.0), ([[1.0, 2.0], [3.0, 4.0]], [0.5, -1.0])),
+    local=("b", "a"), local_ascii=("b", "a"), local_latex=("b", "a"),
 ))
 DIV = register(Op(
     "div", np.divide, lambda g, out, a, b: (g / b, -g * out / b), params=("a", "b"),
     symbol="/", precedence=2, callable=False, doc="a / b (elementwise)",
     derivative="∂/∂a = 1/b, ∂/∂b = -a/b²",
     samples=((1.5, -2.0), ([1.0, 2.0], 3.0), (1.0, [0.5, 4.0])),
+    local=("1/b", "-a/b²"), local_ascii=("1/b", "-a/b^2"),
+    local_latex=(r"\frac{1}{b}", r"-\frac{a}{b^{2}}"),
 ))
 NEG = register(Op(
     "neg", np.negative, lambda g, out, x: (-g,), symbol="-", precedence=3, callable=False,
     doc="-x", derivative="-1", samples=((0.7,), ([1.0, -2.0],)),
+    local=("-1",), local_ascii=("-1",), local_latex=("-1",),
 ))
 POS = register(Op(
     "pos", np.positive, lambda g, out, x: (g,), symbol="+", precedence=3, callable=False,
     doc="+x", derivative="1", samples=((0.7,),),
+    local=("1",), local_ascii=("1",), local_latex=("1",),
 ))
 
 
@@ -151,6 +171,8 @@ POW = register(Op(
     doc="a raised to the power b (also a ^ b, a ** b)",
     derivative="∂/∂a = b·a^(b-1), ∂/∂b = a^b·ln(a)",
     samples=((1.5, 2.0), (2.0, -1.5), ([1.0, 2.0], 3.0), (0.7, [0.5, 2.5])),
+    local=("b·a^(b-1)", "a^b·ln(a)"), local_ascii=("b*a^(b-1)", "a^b*ln(a)"),
+    local_latex=(r"b\,a^{b-1}", r"a^{b}\ln(a)"),
 ))
 
 
@@ -188,15 +210,21 @@ MATMUL = register(Op(
     samples=(([[1.0, 2.0], [3.0, -1.0]], [0.5, -0.25]), ([1.0, 2.0], [3.0, -4.0]),
              ([1.0, -2.0], [[0.5, 1.0, 0.0], [2.0, -1.0, 3.0]]),
              ([[1.0, 2.0, 3.0], [0.0, -1.0, 1.0]], [[1.0, 0.5], [2.0, 1.0], [0.0, 1.0]])),
+    local=("g·bᵀ", "aᵀ·g"), local_ascii=("g @ T(b)", "T(a) @ g"),
+    local_latex=(r"g\,b^{\top}", r"a^{\top} g"),
 ))
 
 
 # --- elementwise functions ----------------------------------------------------------------
 
 def _unary(name: str, forward: Callable, vjp: Callable, doc: str, derivative: str,
-           samples: tuple = ((0.5,), ([0.3, 0.8],)), *aliases: str, role: str = "") -> Op:
+           samples: tuple = ((0.5,), ([0.3, 0.8],)), *aliases: str, role: str = "",
+           local: tuple[str, str, str] = ("", "", ""), kinks: Callable | None = None) -> Op:
+    """Register a one-input function; ``local`` is its (Unicode, ASCII, LaTeX) derivative."""
+    uni, asc, tex = local
     return register(Op(name, forward, vjp, doc=doc, derivative=derivative, role=role,
-                       samples=samples), *aliases)
+                       samples=samples, local=(uni,), local_ascii=(asc,), local_latex=(tex,),
+                       kinks=kinks), *aliases)
 
 
 def _sigmoid(x: Array) -> Array:
@@ -210,49 +238,71 @@ def _softplus(x: Array) -> Array:
     return (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))))
 
 
+def _sign_of_x(out: Array, x: Array, *params: Array) -> Array:
+    """Which side of a kink at x = 0 each element is on (relu, abs, leaky_relu, ...)."""
+    return np.sign(x)
+
+
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 EXP = _unary("exp", np.exp, lambda g, out, x: (g * out,), "e to the power x", "e^x",
-             ((0.5,), ([-1.0, 2.0],)))
+             ((0.5,), ([-1.0, 2.0],)), local=("e^x", "e^x", "e^{x}"))
 LOG = _unary("log", np.log, lambda g, out, x: (g / x,), "natural logarithm (also ln)", "1/x",
-             ((0.5,), ([0.3, 2.0],)), "ln")
+             ((0.5,), ([0.3, 2.0],)), "ln", local=("1/x", "1/x", r"\frac{1}{x}"))
 _unary("log2", np.log2, lambda g, out, x: (g / (x * _LN2),), "base-2 logarithm", "1/(x·ln 2)",
-       ((0.5,), ([0.3, 2.0],)))
+       ((0.5,), ([0.3, 2.0],)),
+       local=("1/(x·ln 2)", "1/(x*ln(2))", r"\frac{1}{x \ln 2}"))
 _unary("log10", np.log10, lambda g, out, x: (g / (x * _LN10),), "base-10 logarithm",
-       "1/(x·ln 10)", ((0.5,), ([0.3, 2.0],)))
+       "1/(x·ln 10)", ((0.5,), ([0.3, 2.0],)),
+       local=("1/(x·ln 10)", "1/(x*ln(10))", r"\frac{1}{x \ln 10}"))
 _unary("log1p", np.log1p, lambda g, out, x: (g / (1.0 + x),), "log(1 + x), accurate near 0",
-       "1/(1+x)")
+       "1/(1+x)", local=("1/(1 + x)", "1/(1 + x)", r"\frac{1}{1 + x}"))
 _unary("expm1", np.expm1, lambda g, out, x: (g * (out + 1.0),), "e^x - 1, accurate near 0",
-       "e^x")
+       "e^x", local=("e^x", "e^x", "e^{x}"))
 SQRT = _unary("sqrt", np.sqrt, lambda g, out, x: (g / (2.0 * out),), "square root",
-              "1/(2·sqrt(x))", ((0.5,), ([0.3, 2.0],)))
-_unary("square", np.square, lambda g, out, x: (g * 2.0 * x,), "x²", "2x")
-_unary("sin", np.sin, lambda g, out, x: (g * np.cos(x),), "sine", "cos(x)")
-_unary("cos", np.cos, lambda g, out, x: (-g * np.sin(x),), "cosine", "-sin(x)")
-_unary("tan", np.tan, lambda g, out, x: (g * (1.0 + out * out),), "tangent", "1 + tan²(x)")
+              "1/(2·sqrt(x))", ((0.5,), ([0.3, 2.0],)),
+              local=("1/(2·√x)", "1/(2*sqrt(x))", r"\frac{1}{2\sqrt{x}}"))
+_unary("square", np.square, lambda g, out, x: (g * 2.0 * x,), "x²", "2x",
+       local=("2·x", "2*x", r"2\,x"))
+_unary("sin", np.sin, lambda g, out, x: (g * np.cos(x),), "sine", "cos(x)",
+       local=("cos(x)", "cos(x)", r"\cos(x)"))
+_unary("cos", np.cos, lambda g, out, x: (-g * np.sin(x),), "cosine", "-sin(x)",
+       local=("-sin(x)", "-sin(x)", r"-\sin(x)"))
+_unary("tan", np.tan, lambda g, out, x: (g * (1.0 + out * out),), "tangent", "1 + tan²(x)",
+       local=("1 + out²", "1 + out^2", r"1 + out^{2}"))
 _unary("asin", np.arcsin, lambda g, out, x: (g / np.sqrt(1.0 - x * x),), "arcsine",
-       "1/sqrt(1-x²)")
+       "1/sqrt(1-x²)", local=("1/√(1 - x²)", "1/sqrt(1 - x^2)", r"\frac{1}{\sqrt{1 - x^{2}}}"))
 _unary("acos", np.arccos, lambda g, out, x: (-g / np.sqrt(1.0 - x * x),), "arccosine",
-       "-1/sqrt(1-x²)")
-_unary("atan", np.arctan, lambda g, out, x: (g / (1.0 + x * x),), "arctangent", "1/(1+x²)")
-_unary("sinh", np.sinh, lambda g, out, x: (g * np.cosh(x),), "hyperbolic sine", "cosh(x)")
-_unary("cosh", np.cosh, lambda g, out, x: (g * np.sinh(x),), "hyperbolic cosine", "sinh(x)")
+       "-1/sqrt(1-x²)",
+       local=("-1/√(1 - x²)", "-1/sqrt(1 - x^2)", r"-\frac{1}{\sqrt{1 - x^{2}}}"))
+_unary("atan", np.arctan, lambda g, out, x: (g / (1.0 + x * x),), "arctangent", "1/(1+x²)",
+       local=("1/(1 + x²)", "1/(1 + x^2)", r"\frac{1}{1 + x^{2}}"))
+_unary("sinh", np.sinh, lambda g, out, x: (g * np.cosh(x),), "hyperbolic sine", "cosh(x)",
+       local=("cosh(x)", "cosh(x)", r"\cosh(x)"))
+_unary("cosh", np.cosh, lambda g, out, x: (g * np.sinh(x),), "hyperbolic cosine", "sinh(x)",
+       local=("sinh(x)", "sinh(x)", r"\sinh(x)"))
 _unary("tanh", np.tanh, lambda g, out, x: (g * (1.0 - out * out),), "hyperbolic tangent",
-       "1 - tanh²(x)")
+       "1 - tanh²(x)", local=("1 - out²", "1 - out^2", r"1 - out^{2}"))
 SIGMOID = _unary("sigmoid", _sigmoid, lambda g, out, x: (g * (1.0 - out) * out,),
                  "logistic sigmoid 1/(1+e^-x)", "(1 - σ(x))·σ(x)",
                  ((0.5,), ([-3.0, 2.0],)),
-                 role="sigmoid gate: its local gradient is (1 - s)·s, from its own output s")
+                 role="sigmoid gate: its local gradient is (1 - s)·s, from its own output s",
+                 local=("(1 - out)·out", "(1 - out)*out", r"(1 - out)\,out"))
 _unary("softplus", _softplus, lambda g, out, x: (g * _sigmoid(x),), "log(1 + e^x), stable",
-       "σ(x)", ((0.5,), ([-3.0, 2.0],)))
+       "σ(x)", ((0.5,), ([-3.0, 2.0],)), local=("σ(x)", "sigmoid(x)", r"\sigma(x)"))
 _unary("silu", lambda x: x * _sigmoid(x),
        lambda g, out, x: (g * (_sigmoid(x) * (1.0 + x * (1.0 - _sigmoid(x)))),),
-       "x·σ(x) (swish)", "σ(x)·(1 + x·(1 - σ(x)))")
+       "x·σ(x) (swish)", "σ(x)·(1 + x·(1 - σ(x)))",
+       local=("σ(x)·(1 + x·(1 - σ(x)))", "sigmoid(x)*(1 + x*(1 - sigmoid(x)))",
+              r"\sigma(x)\,\bigl(1 + x\,(1 - \sigma(x))\bigr)"))
 _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, out, x: (g * (np.asarray(x) > 0),),
-       "max(x, 0)", "1 if x > 0 else 0 (0 at x = 0)", ((0.5,), ([-0.3, 0.8],)))
+       "max(x, 0)", "1 if x > 0 else 0 (0 at x = 0)", ((0.5,), ([-0.3, 0.8],)),
+       local=("[x > 0]", "[x > 0]", "[x > 0]"), kinks=_sign_of_x)
 _unary("abs", np.abs, lambda g, out, x: (g * np.sign(x),), "absolute value",
-       "sign(x) (0 at x = 0)", ((0.5,), ([-0.3, 0.8],)))
-_unary("sign", np.sign, lambda g, out, x: (g * 0.0,), "sign of x: -1, 0 or 1", "0")
+       "sign(x) (0 at x = 0)", ((0.5,), ([-0.3, 0.8],)),
+       local=("sign(x)", "sign(x)", r"\operatorname{sign}(x)"), kinks=_sign_of_x)
+_unary("sign", np.sign, lambda g, out, x: (g * 0.0,), "sign of x: -1, 0 or 1", "0",
+       local=("0", "0", "0"), kinks=_sign_of_x)
 
 
 def _leaky_relu(x: Array, slope: Array = 0.01) -> Array:
@@ -269,6 +319,10 @@ register(Op(
     defaults={"slope": 0.01}, doc="x if x > 0 else slope·x",
     derivative="1 if x > 0 else slope (slope at x = 0)",
     samples=((0.5,), (-0.5, 0.2), ([-0.3, 0.8], 0.1)),
+    local=("[x > 0] + slope·[x ≤ 0]", "x·[x ≤ 0]"),
+    local_ascii=("[x > 0] + slope*[x <= 0]", "x*[x <= 0]"),
+    local_latex=(r"[x > 0] + slope\,[x \le 0]", r"x\,[x \le 0]"),
+    kinks=_sign_of_x,
 ))
 
 
@@ -286,6 +340,10 @@ register(Op(
     "elu", _elu, _elu_vjp, params=("x", "alpha"), defaults={"alpha": 1.0},
     doc="x if x > 0 else alpha·(e^x - 1)", derivative="1 if x > 0 else alpha·e^x",
     samples=((0.5,), (-0.5, 2.0), ([-0.3, 0.8], 1.5)),
+    local=("[x > 0] + alpha·e^x·[x ≤ 0]", "(e^x - 1)·[x ≤ 0]"),
+    local_ascii=("[x > 0] + alpha*e^x*[x <= 0]", "(e^x - 1)*[x <= 0]"),
+    local_latex=(r"[x > 0] + alpha\,e^{x}\,[x \le 0]", r"(e^{x} - 1)\,[x \le 0]"),
+    kinks=_sign_of_x,
 ))
 
 
@@ -312,6 +370,11 @@ def _extremum(reduce: Callable, pairwise: Callable) -> tuple[Callable, Callable]
     return forward, vjp
 
 
+def _winners(out: Array, *xs: Array) -> Array:
+    """Which inputs attain the extremum, element by element: a change is a kink between."""
+    return np.stack(np.broadcast_arrays(*[np.asarray(x) == out for x in xs]))
+
+
 _max_fwd, _max_vjp = _extremum(np.max, np.maximum)
 _min_fwd, _min_vjp = _extremum(np.min, np.minimum)
 register(Op(
@@ -320,6 +383,8 @@ register(Op(
     derivative="1 for the largest input, 0 for the others (ties share equally)",
     role="max gate: routes the upstream gradient to the largest input only",
     samples=((1.5, -2.0), ([1.0, 3.0, 2.0],), ([1.0, 3.0], [2.0, 0.0], 1.5)),
+    local=("[a = out]",), local_ascii=("[a = out]",), local_latex=("[a = out]",),
+    kinks=_winners,
 ))
 register(Op(
     "min", _min_fwd, _min_vjp, params=("a",), variadic=True,
@@ -327,6 +392,8 @@ register(Op(
     derivative="1 for the smallest input, 0 for the others (ties share equally)",
     role="min gate: routes the upstream gradient to the smallest input only",
     samples=((1.5, -2.0), ([1.0, 3.0, 2.0],), ([1.0, 3.0], [2.0, 0.0], 1.5)),
+    local=("[a = out]",), local_ascii=("[a = out]",), local_latex=("[a = out]",),
+    kinks=_winners,
 ))
 
 
@@ -342,13 +409,18 @@ def _norm_vjp(g: Array, out: Array, x: Array) -> tuple:
 
 
 register(Op("sum", np.sum, lambda g, out, x: (np.full(np.shape(x), g),), doc="sum of all elements",
-            derivative="1 for every element", samples=((0.5,), ([0.3, -0.8, 2.0],))))
+            derivative="1 for every element", samples=((0.5,), ([0.3, -0.8, 2.0],)),
+            local=("1",), local_ascii=("1",), local_latex=("1",)))
 register(Op("mean", np.mean, lambda g, out, x: (np.full(np.shape(x), g / max(np.size(x), 1)),),
             doc="mean of all elements", derivative="1/n for every element",
-            samples=((0.5,), ([0.3, -0.8, 2.0],))))
+            samples=((0.5,), ([0.3, -0.8, 2.0],)),
+            local=("1/n",), local_ascii=("1/n",), local_latex=(r"\frac{1}{n}",)))
 register(Op("norm", _norm, _norm_vjp, doc="L2 norm (Frobenius for a matrix)",
             derivative="x/‖x‖ (0 at x = 0)",
-            samples=((0.5,), ([0.3, -0.8, 2.0],), ([[1.0, 2.0], [-0.5, 0.25]],))))
+            samples=((0.5,), ([0.3, -0.8, 2.0],), ([[1.0, 2.0], [-0.5, 0.25]],)),
+            local=("x/‖x‖",), local_ascii=("x/norm(x)",),
+            local_latex=(r"\frac{x}{\lVert x \rVert}",),
+            kinks=lambda out, x: np.sign(out)))  # a kink at x = 0 only
 
 
 def _dot(a: Array, b: Array) -> Array:
@@ -361,7 +433,8 @@ def _dot(a: Array, b: Array) -> Array:
 
 register(Op("dot", _dot, lambda g, out, a, b: (g * b, g * a), params=("a", "b"),
             doc="dot product of two vectors", derivative="∂/∂a = b, ∂/∂b = a",
-            samples=(([1.0, 2.0], [3.0, -4.0]),)))
+            samples=(([1.0, 2.0], [3.0, -4.0]),),
+            local=("b", "a"), local_ascii=("b", "a"), local_latex=("b", "a")))
 
 
 def _transpose(x: Array) -> Array:
@@ -369,7 +442,8 @@ def _transpose(x: Array) -> Array:
 
 
 register(Op("T", _transpose, lambda g, out, x: (_transpose(g),), doc="transpose (last two axes)",
-            derivative="transpose of g", samples=(([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],),)),
+            derivative="transpose of g", samples=(([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],),),
+            local=("gᵀ",), local_ascii=("T(g)",), local_latex=(r"g^{\top}",)),
          "transpose")
 
 
@@ -409,9 +483,14 @@ def _logsumexp_vjp(g: Array, out: Array, x: Array) -> tuple:
 
 register(Op("softmax", _softmax, _softmax_vjp, doc="softmax along the last axis",
             derivative="s·(g - Σ g·s)",
-            samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],))))
+            samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],)),
+            # Σ runs along the last axis, as softmax does.
+            local=("out⊙(g - Σ g⊙out)",), local_ascii=("out*(g - sum(g*out))",),
+            local_latex=(r"out \odot \bigl(g - \textstyle\sum g \odot out\bigr)",)))
 register(Op("logsumexp", _logsumexp, _logsumexp_vjp, doc="log Σ e^x along the last axis, stable",
-            derivative="softmax(x)", samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],))))
+            derivative="softmax(x)", samples=(([0.3, -0.8, 2.0],), ([[1.0, 2.0], [0.5, -1.0]],)),
+            local=("softmax(x)",), local_ascii=("softmax(x)",),
+            local_latex=(r"\operatorname{softmax}(x)",)))
 
 
 # --- structure: array literals and let-bound aliases --------------------------------------
@@ -430,10 +509,11 @@ def _stack_vjp(g: Array, out: Array, *xs: Array) -> tuple:
 
 STACK = register(Op("array", _stack, _stack_vjp, params=("a",), variadic=True, callable=False,
                     doc="array literal [a, b, ...]", derivative="the matching slice of g",
-                    samples=((1.0, 2.0), ([1.0, 2.0], [3.0, -1.0]))))
+                    samples=((1.0, 2.0), ([1.0, 2.0], [3.0, -1.0])),
+                    local=("g[i]",), local_ascii=("g[i]",), local_latex=("g_{i}",)))
 IDENTITY = register(Op("id", lambda x: x, lambda g, out, x: (g,), callable=False,
                        doc="a let-bound name for another node", derivative="1",
-                       samples=((0.5,),)))
+                       samples=((0.5,),), local=("1",), local_ascii=("1",), local_latex=("1",)))
 
 
 def describe() -> list[tuple[str, str, str]]:
