@@ -80,7 +80,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 Expr = Annotated[str, typer.Argument(
     metavar="EXPR", show_default=False,
-    help='The expression, e.g. "1/(1+exp(-x))" or "q = x + y; f = q * z".')]
+    help='The expression, e.g. "1/(1+exp(-x))" or "q = x + y; f = q * z"; '
+         "- reads it from standard input, @FILE from a file.")]
 At = Annotated[list[str] | None, typer.Option(
     "--at", metavar="NAME=VALUE", show_default=False,
     help="A variable's value, a constant expression: x=1, x=pi/4, w=[0.2,0.4], "
@@ -128,11 +129,27 @@ def note(message: str) -> None:
     sys.stderr.write(f"note: {message}\n")
 
 
+def read_expression(expr: str) -> str:
+    """EXPR as given: ``-`` reads it from standard input, ``@FILE`` from a file."""
+    if expr == "-":
+        return sys.stdin.read()
+    if expr.startswith("@"):  # no expression starts with @ (it is the matmul operator)
+        path = expr[1:]
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueInputError(f"cannot read the expression from {path!r}: "
+                                  f"{getattr(exc, 'strerror', None) or exc}") from None
+    return expr
+
+
 def load(expr: str, at: list[str] | None) -> tuple[Any, dict[str, Any]]:
-    """Parse EXPR and the ``--at`` values; note values the expression does not use."""
+    """Parse EXPR (or read it: ``-``, ``@FILE``) and the ``--at`` values; note values the
+    expression does not use."""
     from .parser import parse
 
-    graph = parse(expr)
+    graph = parse(read_expression(expr))
     values = parse_at(at)
     for name in values:
         if name not in graph.variables:
