@@ -37,6 +37,12 @@ def document(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool =
 
 
 def render(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool = True) -> str:
-    """The JSON text."""
-    return json.dumps(document(ev, wrt, gradients), indent=2, ensure_ascii=False,
-                      allow_nan=False)
+    """The JSON text: top-level keys on their own lines and one node per line, which reads
+    well and lets the C encoder do the work (``indent=`` would fall back to pure Python)."""
+    doc = document(ev, wrt, gradients)
+    nodes = doc.pop("nodes")
+    dump = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    parts = [f"  {dump(key)}: {dump(value)}" for key, value in doc.items()]
+    body = ",\n    ".join(dump(node) for node in nodes)
+    parts.append(f'  "nodes": [\n    {body}\n  ]' if nodes else '  "nodes": []')
+    return "{\n" + ",\n".join(parts) + "\n}"

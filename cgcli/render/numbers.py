@@ -14,8 +14,9 @@ EDGE_ITEMS = 3
 def fmt_scalar(x: float, precision: int = 4) -> str:
     """``x`` to ``precision`` significant digits, as people write it: 0.20, -0.53, 3, 1.2e-07.
 
-    Whole numbers print without a fraction; trailing zeros of other numbers are kept, so
-    0.1966 at two digits reads 0.20 like the lecture's tables.
+    Trailing zeros show that digits were rounded away: 0.1966 at two digits reads 0.20, like
+    the lecture's tables, while a number the digits hold exactly reads plainly (0.1, not
+    0.1000; whole numbers without a fraction).
     """
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
@@ -24,12 +25,18 @@ def fmt_scalar(x: float, precision: int = 4) -> str:
     a = abs(x)
     if x.is_integer() and a < 1e15:
         return str(int(x))
+    exact = math.isclose(float(f"{x:.{precision}g}"), x, rel_tol=1e-12)
     if a < 1e-4 or a >= 1e15:
-        return np.format_float_scientific(x, precision=precision - 1, unique=False, trim="k")
+        return np.format_float_scientific(x, precision=precision - 1, unique=False,
+                                          trim="-" if exact else "k")
     if a >= 10 ** precision:  # more integer digits than asked for: keep them all
         return np.format_float_positional(x, precision=0, unique=False, trim="-")
-    s = format(x, f"#.{precision}g").rstrip(".")  # '#' keeps trailing zeros: 0.20
-    return str(round(x)) if "e" in s else s  # 99.99 at 2 digits: 100, not 1.0e+02
+    s = format(x, f"#.{precision}g")  # '#' keeps trailing zeros: 0.20
+    if "e" in s:  # 99.99 at 2 digits: 100, not 1.0e+02
+        return str(round(x))
+    if exact:
+        s = s.rstrip("0")
+    return s.rstrip(".")
 
 
 def fmt_value(v: Any, precision: int = 4, multiline: bool = False) -> str:
@@ -65,6 +72,9 @@ def shape_note(v: Any) -> str:
 
 def json_value(v: Any) -> Any:
     """A JSON-ready number or nested list; nan and ±inf become the strings "nan", "inf", "-inf"."""
+    if isinstance(v, (float, np.floating)):  # the common case, kept cheap
+        f = float(v)
+        return f if math.isfinite(f) else fmt_scalar(f)
     a = np.asarray(v, dtype=np.float64)
     if a.ndim == 0:
         f = float(a)
@@ -72,3 +82,24 @@ def json_value(v: Any) -> Any:
     if np.isfinite(a).all():
         return a.tolist()
     return [json_value(x) for x in a]
+
+
+def abbreviate(v: Any, fmt: Any = fmt_scalar, edge: int = 2) -> str:
+    """``v`` as ``fmt`` of a scalar, or nested lists whose axes longer than ``2·edge`` keep only
+    their ends around an ellipsis: ``[0.1, 0.2, …, 0.9, 1]``. ``fmt`` formats one float."""
+    a = np.asarray(v, dtype=np.float64)
+    if a.ndim == 0:
+        return fmt(float(a))
+
+    def ends(x: np.ndarray) -> list:
+        n = x.shape[0]
+        return list(x) if n <= 2 * edge else [*x[:edge], None, *x[-edge:]]
+
+    def text(x: Any) -> str:
+        if x is None:
+            return "…"
+        if np.ndim(x) == 0:
+            return fmt(float(x))
+        return "[" + ", ".join(text(y) for y in ends(x)) + "]"
+
+    return text(a)

@@ -7,12 +7,13 @@ with a line that says how many were left out, rather than silently dropped.
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.text import Text
+from collections.abc import Iterator
+from typing import Any
 
 from ..engine import Evaluation
 from .numbers import fmt_value, shape_note
 from .table import GRAD_STYLE, VALUE_STYLE
+from .text import Segment, write_lines
 
 
 def _depths(ev: Evaluation) -> list[int]:
@@ -24,12 +25,16 @@ def _depths(ev: Evaluation) -> list[int]:
     return h
 
 
-def render(ev: Evaluation, console: Console, *, precision: int = 4,
+def render(ev: Evaluation, console: Any, *, precision: int = 4,
            max_depth: int | None = None) -> None:
     """Print the tree to ``console``; ``max_depth`` defaults to what fits its width."""
-    graph, grads = ev.graph, ev.grads
     if max_depth is None:
         max_depth = max(6, (console.width - 40) // 4)
+    write_lines(console, _lines(ev, precision, max_depth))
+
+
+def _lines(ev: Evaluation, precision: int, max_depth: int) -> Iterator[list[Segment]]:
+    graph, grads = ev.graph, ev.grads
     height = _depths(ev)
     expanded: set[int] = set()
     # Stack entries: (node id, prefix for its line, prefix for its children, depth).
@@ -37,30 +42,27 @@ def render(ev: Evaluation, console: Console, *, precision: int = 4,
     while stack:
         i, lead, child_lead, depth = stack.pop()
         node = graph.nodes[i]
-        line = Text(lead, style="dim")
-        line.append(graph.label(i), style="bold" if node.name else "")
+        line: list[Segment] = [(lead, "dim"), (graph.label(i), "bold" if node.name else "")]
         if node.name and node.inputs:
-            line.append(" = " + graph.text(i, 30), style="dim")
-        line.append(f"  {node.op.name}", style="cyan")
+            line.append((" = " + graph.text(i, 30), "dim"))
+        line.append((f"  {node.op.name}", "cyan"))
         shape = shape_note(ev.values[i])
         if shape:
-            line.append(" " + shape, style="dim")
-        line.append("  " + fmt_value(ev.values[i], precision), style=VALUE_STYLE)
+            line.append((" " + shape, "dim"))
+        line.append(("  " + fmt_value(ev.values[i], precision), VALUE_STYLE))
         if grads is not None and grads[i] is not None:
-            line.append("  ∂ " + fmt_value(grads[i], precision), style=GRAD_STYLE)
+            line.append(("  ∂ " + fmt_value(grads[i], precision), GRAD_STYLE))
         if node.inputs and i in expanded:
-            line.append("  (shown above)", style="dim italic")
-            console.print(line, no_wrap=True, overflow="ellipsis")
+            line.append(("  (shown above)", "dim italic"))
+            yield line
             continue
-        console.print(line, no_wrap=True, overflow="ellipsis")
+        yield line
         if not node.inputs:
             continue
         expanded.add(i)
         if depth + 1 > max_depth:
-            console.print(Text(f"{child_lead}└── … {height[i]} more level"
-                               f"{'s' * (height[i] != 1)} below "
-                               f"(--max-depth {depth + height[i]} shows them)", style="dim"),
-                          no_wrap=True, overflow="ellipsis")
+            yield [(f"{child_lead}└── … {height[i]} more level{'s' * (height[i] != 1)} below "
+                    f"(--max-depth {depth + height[i]} shows them)", "dim")]
             continue
         kids = node.inputs
         for k in range(len(kids) - 1, -1, -1):  # pushed in reverse: printed in order
