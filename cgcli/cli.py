@@ -17,13 +17,12 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from .errors import CgcliError, ValueInputError
-
-EXIT_INTERNAL = 70
+from .errors import EXIT_INTERNAL, CgcliError, ValueInputError
 
 EPILOG = """\
 Exit codes: 0 success · 2 invalid input (parse error, unknown name, wrong arguments,
-missing or malformed --at value, shape mismatch) · 70 internal error.
+missing or malformed --at value, shape mismatch) · 3 a value or gradient is nan or inf
+(with --strict) · 70 internal error.
 """
 
 
@@ -99,6 +98,8 @@ Precision = Annotated[int, typer.Option(
 MaxRows = Annotated[int | None, typer.Option(
     "--max-rows", min=1, metavar="N", show_default=False,
     help="Show at most N nodes in the table, saying how many were left out.")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Fail (exit 3) when a value or gradient is nan or inf, instead of a note.")]
 MaxDepth = Annotated[int | None, typer.Option(
     "--max-depth", min=1, metavar="N", show_default=False,
     help="Fold the tree below N levels (default: what fits the terminal's width).")]
@@ -179,8 +180,19 @@ def console() -> Any:
     return Console(highlight=False)
 
 
+def check_finite(ev: Any, strict: bool) -> None:
+    """Note (or, with ``strict``, raise) where nan or inf first appeared."""
+    fault = ev.nonfinite()
+    if fault is None:
+        return
+    if strict:
+        raise fault
+    note(fault.message + f" (node {fault.node}; --strict makes this an error)")
+
+
 def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, json_flag: bool,
-         precision: int, max_rows: int | None, max_depth: int | None, grad: bool) -> None:
+         precision: int, max_rows: int | None, max_depth: int | None, grad: bool,
+         strict: bool = False) -> None:
     """Shared body of ``grad`` and ``eval``: parse, evaluate, render; errors become exit 2."""
     if json_flag:
         fmt = Format.json
@@ -191,6 +203,7 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, js
         if wrt:
             check_wrt(graph, wrt)
         ev = (differentiate if grad else evaluate)(graph, values)
+        check_finite(ev, strict)
     if fmt is Format.json:
         from .render.json import render as render_json
 
@@ -208,7 +221,7 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, js
 @app.command(cls=_ExpressionCommand, epilog=EPILOG)
 def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
          json: JsonFlag = False, precision: Precision = 4, max_rows: MaxRows = None,
-         max_depth: MaxDepth = None) -> None:
+         max_depth: MaxDepth = None, strict: Strict = False) -> None:
     """Forward and backward pass: every node's value and gradient d(output)/d(node).
 
     \b
@@ -218,13 +231,13 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
       cgcli grad "sum((W@x)^2)" --at "W=[[0.1,0.5],[-0.3,0.8]]" --at "x=[0.2,0.4]" --json
       cgcli grad "-x^2" --at x=3
     """
-    _run(expr, at, wrt, format, json, precision, max_rows, max_depth, grad=True)
+    _run(expr, at, wrt, format, json, precision, max_rows, max_depth, grad=True, strict=strict)
 
 
 @app.command("eval", cls=_ExpressionCommand, epilog=EPILOG)
 def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: JsonFlag = False,
           precision: Precision = 4, max_rows: MaxRows = None,
-          max_depth: MaxDepth = None) -> None:
+          max_depth: MaxDepth = None, strict: Strict = False) -> None:
     """Forward pass only: every node's value (the output may be a vector or matrix).
 
     \b
@@ -232,7 +245,7 @@ def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: Jso
       cgcli eval "M = -x; Q = exp(M); P = Q + 1; L = 1/P" --at x=1
       cgcli eval "W @ x" --at "W=[[1,2],[3,4]]" --at "x=[1,1]" --json
     """
-    _run(expr, at, None, format, json, precision, max_rows, max_depth, grad=False)
+    _run(expr, at, None, format, json, precision, max_rows, max_depth, grad=False, strict=strict)
 
 
 @app.command()

@@ -7,12 +7,13 @@ never in place, so no two nodes ever share a gradient buffer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from .errors import CgcliError, NameError_, ShapeError, ValueInputError
+from .errors import EXIT_NUMERIC, CgcliError, NameError_, ShapeError, ValueInputError
 from .graph import Graph
 from .ops import CONST, VAR
 
@@ -58,22 +59,66 @@ class Evaluation:
         return {name: np.array(self.grads[i], dtype=np.float64)
                 for name, i in self.graph.variables.items()}
 
-    def nonfinite(self) -> tuple[str, int] | None:
-        """The first node (``("value"|"gradient", id)``) whose value or gradient became nan or
-        inf although all its inputs were finite, or None."""
+    def nonfinite(self) -> NumericFault | None:
+        """Where nan or inf first appeared, or None if every value and gradient is finite.
+
+        A value: the first node (in evaluation order) that is not finite although all its
+        inputs are. A gradient: the first node (in backward order) whose gradient is not
+        finite although its value is, blamed on the consumer whose local derivative made it.
+        The fault is returned, not raised: IEEE arithmetic is the default, ``--strict`` the
+        choice of the caller.
+        """
+        graph = self.graph
         bad = [not _finite(v) for v in self.values]
-        for node in self.graph.nodes:
+        for node in graph.nodes:
             if bad[node.id] and not any(bad[j] for j in node.inputs):
-                return "value", node.id
-        if self.grads is not None:
-            for node in reversed(self.graph.nodes[: self.graph.output + 1]):
-                g = self.grads[node.id]
-                if g is not None and not _finite(g) and not bad[node.id]:
-                    return "gradient", node.id
+                v = _fmt(self.values[node.id])
+                what = graph.label(node.id)
+                return NumericFault(
+                    f"{what} = {v}: the first value that is not finite" + (
+                        "" if node.inputs else " (as given)"),
+                    source=graph.source, pos=node.pos, node=node.id, gradient=False)
+        if self.grads is None:
+            return None
+        grads = self.grads
+        for node in reversed(graph.nodes[: graph.output + 1]):
+            g = grads[node.id]
+            if g is None or _finite(g) or bad[node.id]:
+                continue
+            culprit = next((c for c in graph.nodes[node.id + 1: graph.output + 1]
+                            if node.id in c.inputs and grads[c.id] is not None
+                            and _finite(grads[c.id])), None)
+            out = graph.nodes[graph.output].name or "f"
+            msg = f"∂{out}/∂{graph.label(node.id)} = {_fmt(g)}"
+            if culprit is not None:
+                msg += (f": the local derivative of {graph.label(culprit.id)} is not finite at "
+                        f"{graph.label(node.id)} = {_fmt(self.values[node.id])}")
+            where = culprit if culprit is not None else node
+            return NumericFault(msg, source=graph.source, pos=where.pos, node=node.id,
+                                gradient=True)
         return None
 
 
+class NumericFault(CgcliError):
+    """A value or gradient that is nan or inf (an error only under ``--strict``)."""
+
+    kind = "numeric"
+    exit_code = EXIT_NUMERIC
+
+    def __init__(self, message: str, *, node: int, gradient: bool, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.node, self.gradient = node, gradient
+
+
+def _fmt(v: Any) -> str:
+    from .render.numbers import fmt_value
+
+    return fmt_value(v)
+
+
 def _finite(v: Any) -> bool:
+    if isinstance(v, float):  # np.float64 too: the common scalar case, kept cheap
+        return math.isfinite(v)
     return bool(np.all(np.isfinite(v)))
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 #: Exit codes, documented in README and ``--help``.
 EXIT_OK = 0
-EXIT_INPUT = 2
+EXIT_FAILED = 1  # the answer is "no": a gradient check failed, an expected answer is wrong
+EXIT_INPUT = 2  # invalid input
+EXIT_NUMERIC = 3  # --strict: a value or gradient is nan or inf
+EXIT_TOOL = 4  # an external program (Graphviz's dot) is missing or failed
+EXIT_INTERNAL = 70  # a bug in cgcli
 
 
 class CgcliError(Exception):
