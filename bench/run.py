@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import os
@@ -67,6 +68,7 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
     """The fastest of ``repeat`` timings of ``fn()`` (s): the least disturbed run."""
     best = float("inf")
     for _ in range(repeat):
+        gc.collect()
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EXIT_NUMERIC, CgcliError, NameError_, ShapeError, ValueInputError
-from .graph import Graph
+from .graph import Graph, no_gc
 from .ops import CONST, VAR
 
 
@@ -154,7 +154,7 @@ def forward(graph: Graph, inputs: Mapping[str, Any]) -> list:
         raise NameError_(f"no value for variable '{name}'{more}: give one with --at {name}=VALUE",
                          source=graph.source, pos=node.start)
     values: list = [None] * len(graph.nodes)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), no_gc():
         for node in graph.nodes:
             op = node.op
             if op is VAR:
@@ -195,7 +195,7 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
     grads: list = [None] * len(nodes)
     grads[root] = np.ones(()) if seed is None else seed
     ndarray = np.ndarray
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), no_gc():
         for node in reversed(nodes[: root + 1]):
             i = node.id
             g = grads[i]

@@ -7,13 +7,32 @@ backward pass one loop over it reversed. Node ids are list indices and follow th
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .ops import VAR, Op
 
 _SPACE = re.compile(r"\s+")
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a pass allocates many small objects.
+
+    Building a graph or running a pass creates no reference cycles, yet every full collection
+    would walk all the objects already made: a cost that grows with the graph, which made a
+    100,000-node pass 2.5x slower than ten 10,000-node ones in a busy process.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Node:

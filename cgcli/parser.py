@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ArityError, CgcliError, NameError_, ParseError, ShapeError, ValueInputError
-from .graph import Graph
+from .graph import Graph, no_gc
 from .lalr import END, Parser, Token, UnexpectedCharacter, UnexpectedToken, export_tables
 from .ops import CONST, CONSTANTS, FUNCTIONS, IDENTITY, REGISTRY, STACK, VAR, Op
 
@@ -346,7 +346,8 @@ def parse(text: str, what: str = "expression") -> Graph:
     if not text.strip():
         raise ParseError(f"the {what} is empty", source=text, pos=0, what=what)
     try:
-        return _parser().parse(text, _Builder(text), postlex="\n" in text)
+        with no_gc():
+            return _parser().parse(text, _Builder(text), postlex="\n" in text)
     except UnexpectedCharacter as exc:
         raise _parse_error(text, exc.pos, None, set(), what) from None
     except UnexpectedToken as exc:
