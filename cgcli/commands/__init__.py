@@ -11,3 +11,6 @@ from typing import Any
 
 def register_all(app: Any) -> None:
     """Add every command module's commands to the Typer ``app``."""
+    from . import teach
+
+    teach.register(app)

@@ -1,0 +1,28 @@
+"""Shared fixtures: ``cli`` runs the real command line in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from cgcli.cli import main
+
+#: cli(*args) -> (exit code, stdout, stderr)
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture) -> Run:
+    """Run ``cgcli ARGS...`` in-process through its entry point; return (code, out, err)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
