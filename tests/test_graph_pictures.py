@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from conftest import Run
 
 SIGMOID = "M = -x; Q = exp(M); P = Q + 1; L = 1/P"
+ROOT = Path(__file__).resolve().parent.parent
 #: In CI (.ci/run installs Graphviz) these run for real; elsewhere they need `dot` on PATH.
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not os.environ.get("CI"),
                                reason="Graphviz's dot is not installed (.ci/run installs it)")
@@ -170,3 +171,8 @@ def test_unused_nodes_are_dashed() -> None:
     text = to_dot(picture(ev.graph, ev.values, ev.grads))
     assert re.search(r"n\d+ \[label=<<font color=\"#0550ae\"><i>q</i>.*style=dashed", text)
 
+
+def test_readme_picture_is_made_by_the_tool() -> None:
+    svg = ROOT / "docs" / "sigmoid.svg"
+    assert svg_root(svg.read_bytes()).tag.endswith("svg")
+    assert "docs/sigmoid.svg" in (ROOT / "README.md").read_text(encoding="utf-8")
