@@ -110,9 +110,7 @@ def explain(ev: Evaluation, notation_name: str = "unicode", precision: int = 3) 
         if edge.gradient is not None:
             terms.setdefault(edge.node, []).append(
                 _term(graph, values, edge, nota, precision, out_piece, label))
-    steps = []
-    root_grad = grads[root]
-    steps.append(_step(graph, values, root, root_grad, [], nota, precision, out_piece, label))
+    steps = [_step(graph, values, root, grads[root], [], nota, precision, out_piece, label)]
     for node in reversed(graph.nodes[:root]):
         if node.id in terms:
             steps.append(_step(graph, values, node.id, grads[node.id], terms[node.id][::-1],
@@ -132,26 +130,32 @@ def _term(graph: Graph, values: list, edge: Any, nota: Notation, precision: int,
     template = formulas[min(edge.slot, len(formulas) - 1)]
     param = op.params[0] if op.variadic else op.params[edge.slot]
     upstream = nota.value(edge.upstream, precision)
+    used = {m.group() for m in NAME.finditer(template)}
     by_name: dict[str, Piece] = {}
     by_number: dict[str, Piece] = {}
     params = (param,) if op.variadic else op.params
     ids = (gate.inputs[edge.slot],) if op.variadic else gate.inputs
     for k, name in enumerate(params):
+        if name not in used:
+            continue
         if k < len(ids):
-            j = ids[k]
-            by_name[name] = label(j)
-            by_number[name] = nota.value(values[j], precision + 1, trim=True)
+            by_name[name] = label(ids[k])
+            by_number[name] = nota.value(values[ids[k]], precision + 1, trim=True)
         else:  # an optional parameter left out: its default
             by_name[name] = by_number[name] = nota.value(op.defaults[name], precision + 1, True)
-    by_name["out"] = label(gate.id)
-    by_number["out"] = nota.value(values[gate.id], precision + 1, trim=True)
-    size = nota.value(np.size(values[edge.node]), precision)
-    index = nota.value(edge.slot, precision)
-    for names in (by_name, by_number):
-        names.update(n=size, i=index, g=upstream)
+    if "out" in used:
+        by_name["out"] = label(gate.id)
+        by_number["out"] = nota.value(values[gate.id], precision + 1, trim=True)
+    extra = {"g": upstream}
+    if "n" in used:
+        extra["n"] = nota.value(np.size(values[edge.node]), precision)
+    if "i" in used:
+        extra["i"] = nota.value(edge.slot, precision)
+    by_name.update(extra)
+    by_number.update(extra)
     with_names = substitute(template, by_name, nota)
     with_numbers = substitute(template, by_number, nota)
-    if "g" not in {m.group() for m in NAME.finditer(template)}:  # a factor times g
+    if "g" not in used:  # a factor that multiplies g
         times = nota.hadamard if np.ndim(edge.upstream) else nota.times
         up = nota.operand(upstream)
         with_names = up + times + nota.operand(nota.piece(with_names))

@@ -26,6 +26,7 @@ Piece = tuple[str, bool]
 # --- notations ----------------------------------------------------------------------------
 
 _PLAIN_OPERATORS = frozenset(" +-*/@·⊙=<>≤")
+_BRACKETS = re.compile(r"[()\[\]{}]")
 _TO_ASCII = str.maketrans({"·": "*", "⊙": "*", "∂": "d", "²": "^2", "ᵀ": "^T", "σ": "sigmoid",
                            "‖": "||", "√": "sqrt", "…": "...", "Σ": "sum", "≤": "<=",
                            "—": "-", "×": "x", "−": "-"})
@@ -33,6 +34,8 @@ _TO_ASCII = str.maketrans({"·": "*", "⊙": "*", "∂": "d", "²": "^2", "ᵀ":
 
 def _depth0(text: str) -> str:
     """The characters of ``text`` outside all brackets."""
+    if not _BRACKETS.search(text):
+        return text
     depth, kept = 0, []
     for ch in text:
         if ch in "([{":

@@ -347,3 +347,19 @@ def test_explain_needs_a_backward_pass() -> None:
         explain(cgcli.evaluate("x", x=1))
     with pytest.raises(CgcliError):
         cgcli.gradients("x +")
+
+
+def test_colour_terminal_wraps_long_steps() -> None:
+    import io
+
+    from rich.console import Console
+
+    from cgcli.render.explain import text
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, color_system="truecolor", width=40)
+    text(explain(cgcli.gradients("q = x*y; f = q + sin(x)", x=2, y=3)), console)
+    out = buf.getvalue()
+    assert "\x1b[31m2.58\x1b[0m" in out  # results in red
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert "∂f/∂x = 3 + (-0.416) = 2.58" in plain and "…" not in plain  # wrapped, not cut

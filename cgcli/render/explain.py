@@ -50,38 +50,34 @@ def _branch(t: Term) -> str:
 
 
 def text(ex: Explanation, console: Any) -> None:
-    """Print the steps to a Rich ``console``: names bold, results red, roles dim."""
-    from rich.text import Text
-
+    """Print the steps to a Rich ``console``: names bold, results red, roles dim. Plain text
+    to a pipe; on a colour terminal long steps wrap rather than being cut."""
     from .table import GRAD_STYLE
+    from .text import Segment, write_lines
 
-    console.print(Text(_header(ex), style="bold"), soft_wrap=True)
-    console.print(Text(ex.expression, style="dim"), soft_wrap=True)
-    console.print()
+    lines: list[list[Segment]] = [[(_header(ex), "bold")], [(ex.expression, "dim")], []]
     seen: set[int] = set()
     for step in ex.steps:
         roles = _roles(step, seen)
         shape = _shape(ex, step)
         if len(step.terms) > 1:
-            for t in step.terms:
-                line = Text("    " + " = ".join(t.stages) + " = ")
-                line.append(t.result, style=GRAD_STYLE)
-                console.print(line, soft_wrap=True)
-        line = Text(step.lhs, style="bold")
+            lines += [[("    " + " = ".join(t.stages) + " = ", ""), (t.result, GRAD_STYLE)]
+                      for t in step.terms]
         if len(step.terms) == 1:
             middle = step.terms[0].stages
         else:
             middle = (step.total,) if step.terms else ()
-        line.append(" = " + "".join(s + " = " for s in middle))
-        line.append(step.result, style=GRAD_STYLE)
-        if shape:
-            line.append(f"   shape {shape}", style="dim")
-        console.print(line, soft_wrap=True)
-        for role in roles:
-            console.print(Text("    " + role, style="dim italic"), soft_wrap=True)
-    for name in ex.unused:
-        console.print(Text(f"{ex.output} does not depend on {name}: its gradient is 0",
-                           style="dim"), soft_wrap=True)
+        lines.append([(step.lhs, "bold"), (" = " + "".join(s + " = " for s in middle), ""),
+                      (step.result, GRAD_STYLE), (f"   shape {shape}" if shape else "", "dim")])
+        lines += [[("    " + role, "dim italic")] for role in roles]
+    lines += [[(f"{ex.output} does not depend on {name}: its gradient is 0", "dim")]
+              for name in ex.unused]
+    if console.color_system is None:
+        write_lines(console, lines)
+        return
+    from rich.text import Text
+
+    console.print(Text("\n").join(Text.assemble(*line) for line in lines), soft_wrap=True)
 
 
 def _code(s: str) -> str:
