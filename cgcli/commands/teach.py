@@ -2,8 +2,8 @@
 
 Exit codes (errors.py): 1 when ``check`` finds a derivative that differs from central
 differences, 4 when ``graph`` needs Graphviz's ``dot`` and it is missing or fails; 0, 2 and
-70 as everywhere. The library calls and Rich are imported inside the commands: this module is loaded
-at every start of cgcli.
+70 as everywhere. The library calls and Rich are imported inside the commands: this module
+is loaded at every start of cgcli.
 
 The commands are defined inside :func:`register`, after the shared pieces of ``cgcli.cli``
 exist, so this module may be imported in any order. (No ``from __future__ import
