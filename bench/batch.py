@@ -106,7 +106,8 @@ def main() -> None:
     lines = [f"Measured {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, NumPy "
              f"{np.__version__}; expression `{EXPR}`, w, x, b per row.", "",
              "### Batched engine against hand-written NumPy (forward + backward)", "",
-             "| rows | cgcli engine | NumPy floor | ratio (goal ≤ 3) |", "| --- | --- | --- | --- |"]
+             "| rows | cgcli engine | NumPy floor | ratio (goal ≤ 3) |",
+             "| --- | --- | --- | --- |"]
     for rows in args.rows[:1]:
         a, f, r = engine_ratio(rows)
         lines.append(f"| {rows:,} | {a * 1000:.0f} ms | {f * 1000:.0f} ms | {r:.2f}x |")

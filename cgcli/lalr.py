@@ -21,8 +21,13 @@ END = "$END"
 SHIFT, REDUCE = 0, 1
 
 
+#: Finds a terminal at ``text[pos]``: (end, token value) or None.
+Matcher = Callable[[str, int], "tuple[int, Any] | None"]
+
+
 class Token:
-    """A terminal: ``type``, the text ``value``, ``start_pos`` and ``end_pos`` (as Lark's)."""
+    """A terminal: ``type``, its ``value`` (the text, or what a matcher made of it),
+    ``start_pos`` and ``end_pos`` (as Lark's)."""
 
     __slots__ = ("type", "value", "start_pos", "end_pos")
 
@@ -30,7 +35,7 @@ class Token:
         self.type, self.value, self.start_pos, self.end_pos = type_, value, start, end
 
     def __str__(self) -> str:
-        return self.value
+        return self.value if isinstance(self.value, str) else f"<{self.type}>"
 
     def __repr__(self) -> str:
         return f"Token({self.type!r}, {self.value!r})"
@@ -56,9 +61,14 @@ class Parser:
     """Drives the exported tables; calls ``callbacks[name](children)`` at each reduction."""
 
     def __init__(self, tables: dict[str, Any],
-                 postlex: Callable[[Iterator[Token]], Iterator[Token]] | None = None) -> None:
-        self.pattern = re.compile("|".join(f"(?P<{name}>{rx})"
-                                           for name, rx in tables["terminals"]))
+                 postlex: Callable[[Iterator[Token]], Iterator[Token]] | None = None,
+                 matchers: dict[str, tuple[str, Matcher]] | None = None) -> None:
+        # A terminal with a matcher is found by the matcher (tried where its first character
+        # appears) instead of by its regular expression.
+        self.matchers = matchers or {}
+        self.pattern = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in
+                                           tables["terminals"] if name not in self.matchers))
+        self.triggers = {first: (name, fn) for name, (first, fn) in self.matchers.items()}
         self.ignore = frozenset(tables["ignore"])
         self.states: list[dict[str, tuple[int, int]]] = tables["states"]
         self.rules: list[tuple] = tables["rules"]
@@ -67,16 +77,28 @@ class Parser:
 
     def lex(self, text: str) -> Iterator[Token]:
         """The tokens of ``text``, ignored terminals left out, then ``$END``."""
-        ignore = self.ignore
+        ignore, triggers = self.ignore, self.triggers
         pos = 0
-        for m in self.pattern.finditer(text):
-            start, end = m.span()
-            if start != pos:  # finditer skipped text that no terminal matches
-                raise UnexpectedCharacter(pos)
-            kind = m.lastgroup
-            if kind not in ignore:
-                yield Token(kind, m.group(), start, end)  # type: ignore[arg-type]
-            pos = end
+        while True:
+            restart = False
+            for m in self.pattern.finditer(text, pos):
+                start, end = m.span()
+                if start != pos:  # finditer skipped text that no terminal matches
+                    raise UnexpectedCharacter(pos)
+                if triggers and text[start] in triggers:
+                    name, fn = triggers[text[start]]
+                    found = fn(text, start)
+                    if found is not None:  # the matcher's terminal wins: go on after it
+                        pos, value = found
+                        yield Token(name, value, start, pos)
+                        restart = True
+                        break
+                kind = m.lastgroup
+                if kind not in ignore:
+                    yield Token(kind, m.group(), start, end)  # type: ignore[arg-type]
+                pos = end
+            if not restart:
+                break
         if pos != len(text):
             raise UnexpectedCharacter(pos)
         yield Token(END, "", pos, pos)

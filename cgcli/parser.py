@@ -9,6 +9,8 @@ kept on the nodes for error carets.
 from __future__ import annotations
 
 import difflib
+import re
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,67 @@ _OPERATOR_AFTER = {
     "EQUAL": "'='", "COMMA": "','", "LPAR": "'('", "LSQB": "'['",
 }
 _CONTINUES = frozenset(("PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"))
+
+
+_NUMERIC = re.compile(r"[0-9.eE+\-,\s\[\]]*")
+_ROW = re.compile(r"\[([^\[\]]*)\]")
+_MATRIX_END = re.compile(r"\]\s*,?\s*\]")
+_SPACE = re.compile(r"\s+")
+
+
+def match_numbers(text: str, pos: int) -> tuple[int, np.ndarray] | None:
+    """The NUMBERS terminal at ``text[pos]`` ('['): a vector or matrix of plain numbers.
+
+    Returns (end, float64 array), or None to let ``[`` be parsed by the grammar's ``array``
+    rule. Linear in the literal's length with no regex backtracking state per number (a
+    regular expression for the whole literal needs gigabytes for a million numbers); NumPy's
+    C parser converts and validates the numbers.
+    """
+    stop = _NUMERIC.match(text, pos).end()  # type: ignore[union-attr]
+    inner = text.find("[", pos + 1, stop)
+    if inner != -1 and not text[pos + 1:inner].strip():  # a matrix: [[...], [...]]
+        m = _MATRIX_END.search(text, pos, stop)
+        if m is None:
+            return None
+        end = m.end()
+        body = text[pos:end]
+        rows = _ROW.findall(body)
+        skeleton = _SPACE.sub("", _ROW.sub("R", body))
+        if skeleton not in ("[" + ",".join(["R"] * len(rows)) + tail + "]" for tail in ("", ",")):
+            return None
+        try:
+            vectors = [_number_row(r) for r in rows]
+        except ValueError:
+            return None
+        if len({len(v) for v in vectors}) > 1:
+            return None  # ragged: the array rule reports it with its position
+        return end, np.array(vectors, dtype=np.float64)
+    end = text.find("]", pos, stop)
+    if end == -1 or "[" in text[pos + 1:end]:
+        return None
+    try:
+        return end + 1, _number_row(text[pos + 1:end])
+    except ValueError:
+        return None
+
+
+def _number_row(text: str) -> np.ndarray:
+    """``"1, -2.5, 3,"`` -> a float64 vector, by NumPy's C parser straight from the string
+    (a trailing comma is fine); ValueError if any entry is not a number."""
+    text = text.strip()
+    if text.endswith(","):
+        text = text[:-1]
+    if not text or text.endswith(",") or text.startswith(","):
+        raise ValueError("empty entry")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy only warns when it stops early at bad text
+        try:
+            row = np.fromstring(text, dtype=np.float64, sep=",")
+        except (ValueError, DeprecationWarning):
+            raise ValueError("not a number") from None
+    if len(row) != text.count(",") + 1:  # pragma: no cover - the warning catches this
+        raise ValueError("not a number")
+    return row
 
 
 def _is_token(x: Any, kind: str) -> bool:
@@ -164,6 +227,18 @@ class _Builder:
         tok = c[0]
         # float() of any digit string is IEEE float64: 1e999 is inf, 5,000 digits are fine.
         return _Const(np.float64(float(tok.value)), tok.start_pos, tok.end_pos)
+
+    def numbers(self, c: list) -> _Const:
+        """A literal vector or matrix of plain numbers (converted by the lexer's matcher)."""
+        tok = c[0]
+        value = tok.value
+        if isinstance(value, str):  # lexed by Lark's regex (the grammar was just edited)
+            found = match_numbers(value, 0)
+            if found is None:
+                raise self.error(ShapeError, "the rows of a matrix must all have the same "
+                                 "length", tok.start_pos)
+            value = found[1]
+        return _Const(value, tok.start_pos, tok.end_pos)
 
     def group(self, c: list) -> Ref:
         lpar, x, rpar = c
@@ -321,7 +396,7 @@ def _parser() -> Parser:
         GRAMMAR_CRC, TABLES = None, None
     if _grammar_crc(grammar) != GRAMMAR_CRC:
         TABLES = export_tables(grammar)
-    return Parser(TABLES, _Postlex().process)  # the postlexer only matters across lines
+    return Parser(TABLES, _Postlex().process, {"NUMBERS": ("[", match_numbers)})
 
 
 def tables_source() -> str:
@@ -366,6 +441,8 @@ def _describe_token(tok: Token) -> str:
         return f"name '{tok}'"
     if tok.type == "NEWLINE":
         return "end of line"
+    if tok.type == "NUMBERS":
+        return "another [...] literal"
     return f"'{tok}'"
 
 

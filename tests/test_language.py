@@ -92,6 +92,16 @@ def test_literals_are_single_constants() -> None:
     assert consts[1].value == -1
 
 
+def test_a_million_number_literal_is_one_constant() -> None:
+    text = "[" + ", ".join(str(k % 13 - 6.5) for k in range(1_000_000)) + "]"
+    g = cgcli.parse(f"sum({text} * x)")
+    assert sorted(n.op.name for n in g) == ["const", "mul", "sum", "var"]
+    assert float(cgcli.gradients(g, x=1.0).gradients["x"]) == sum(k % 13 - 6.5
+                                                                   for k in range(1_000_000))
+    matrix = "[" + ", ".join("[" + ", ".join(map(str, range(300))) + "]" for _ in range(300)) + "]"
+    assert cgcli.parse_value(matrix).shape == (300, 300)
+
+
 def test_array_literal_of_expressions_is_differentiable() -> None:
     ev = cgcli.gradients("sum([x, 2*x, y] * [1, 2, 3])", x=1.0, y=5.0)
     assert float(ev.gradients["x"]) == 5.0
