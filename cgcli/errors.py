@@ -98,6 +98,12 @@ class ShapeError(CgcliError):
     kind = "shape"
 
 
+class LimitError(CgcliError):
+    """An input beyond cgcli's documented size limits (README: Limits)."""
+
+    kind = "limit"
+
+
 class ValueInputError(CgcliError):
     """A malformed ``--at NAME=VALUE`` or other option value."""
 

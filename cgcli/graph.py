@@ -13,9 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import LimitError
 from .ops import VAR, Op
 
 _SPACE = re.compile(r"\s+")
+
+#: The largest graph cgcli builds (about 1 GB with its values): a million terms like x*y fit.
+MAX_NODES = 2_500_000
 
 
 @contextmanager
@@ -68,6 +72,10 @@ class Graph:
             name: str | None = None, value: Any = None) -> int:
         """Append a node and return its id."""
         i = len(self.nodes)
+        if i >= MAX_NODES:
+            raise LimitError(f"the expression needs more than {MAX_NODES:,} nodes, cgcli's "
+                             "limit; split it, or use --batch for many points",
+                             source=self.source, pos=start)
         self.nodes.append(Node(i, op, inputs, start, end, start if pos is None else pos,
                                name, value))
         return i

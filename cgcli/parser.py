@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ArityError, CgcliError, NameError_, ParseError, ShapeError, ValueInputError
+from .errors import (
+    ArityError,
+    CgcliError,
+    LimitError,
+    NameError_,
+    ParseError,
+    ShapeError,
+    ValueInputError,
+)
 from .graph import Graph, no_gc
 from .lalr import END, Parser, Token, UnexpectedCharacter, UnexpectedToken, export_tables
 from .ops import CONST, CONSTANTS, FUNCTIONS, IDENTITY, REGISTRY, STACK, VAR, Op
@@ -416,8 +424,15 @@ def regenerate() -> None:
     _TABLES_MODULE.write_text(tables_source(), encoding="utf-8")
 
 
+#: The longest text cgcli parses: room for a literal of ten million numbers.
+MAX_TEXT = 256 * 2**20
+
+
 def parse(text: str, what: str = "expression") -> Graph:
     """Parse ``text`` into a :class:`Graph`. Raises :class:`~cgcli.errors.CgcliError`."""
+    if len(text) > MAX_TEXT:
+        raise LimitError(f"the {what} is {len(text) / 2**20:.0f} MiB long; cgcli's limit is "
+                         f"{MAX_TEXT // 2**20} MiB")
     if not text.strip():
         raise ParseError(f"the {what} is empty", source=text, pos=0, what=what)
     try:

@@ -190,3 +190,17 @@ def test_long_sum_of_terms() -> None:
     ev = cgcli.gradients(terms, x=2.0, y=3.0)
     total = sum(i % 7 for i in range(20_000))
     assert float(ev.gradients["x"]) == total * 3.0
+
+
+def test_size_limits_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cgcli.graph
+    import cgcli.parser
+    from cgcli.errors import LimitError
+
+    monkeypatch.setattr(cgcli.graph, "MAX_NODES", 1000)
+    with pytest.raises(LimitError, match="more than 1,000 nodes"):
+        cgcli.parse("+".join(["x*y"] * 600))
+    cgcli.parse("+".join(["x*y"] * 300))  # 601 nodes: fine
+    monkeypatch.setattr(cgcli.parser, "MAX_TEXT", 10)
+    with pytest.raises(LimitError, match="limit is"):
+        cgcli.parse("x + y + z + w")
