@@ -457,7 +457,7 @@ def _describe_token(tok: Token) -> str:
     if tok.type == "NEWLINE":
         return "end of line"
     if tok.type == "NUMBERS":
-        return "another [...] literal"
+        return "'[...]'"
     return f"'{tok}'"
 
 
