@@ -9,21 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from cgcli.cli import main
+from conftest import Run
 
 ANSI = "\x1b["
-
-
-def cgcli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def strict_json(text: str) -> dict:
@@ -38,8 +26,8 @@ def run_process(*args: str, env: dict | None = None, **kw: object) -> subprocess
                           env={**os.environ, **(env or {})}, check=False, timeout=60, **kw)
 
 
-def test_grad_table_reads_like_the_lecture(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = cgcli(capsys, "grad", "M = -x; Q = exp(M); P = Q + 1; L = 1/P",
+def test_grad_table_reads_like_the_lecture(cli: Run) -> None:
+    code, out, err = cli("grad", "M = -x; Q = exp(M); P = Q + 1; L = 1/P",
                            "--at", "x=1", "--precision", "2")
     assert code == 0 and err == ""
     for name, val, grad in [("P", "1.4", "-0.53"), ("Q", "0.37", "-0.53"), ("M", "-1", "-0.20"),
@@ -50,16 +38,16 @@ def test_grad_table_reads_like_the_lecture(capsys: pytest.CaptureFixture) -> Non
     assert "∂L/∂x = 0.20" in out
 
 
-def test_default_table_has_every_node_in_order(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "1/(1+exp(-x))", "--at", "x=1")
+def test_default_table_has_every_node_in_order(cli: Run) -> None:
+    code, out, _ = cli("grad", "1/(1+exp(-x))", "--at", "x=1")
     assert code == 0
     ops = [line.split("│")[2].strip() for line in out.splitlines() if line.startswith("│")]
     assert ops == ["var", "neg", "exp", "const", "add", "const", "div"]
     assert "∂f/∂x = 0.1966" in out
 
 
-def test_tree_format(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "(x+y)*z", "--at", "x=-2", "--at", "y=5", "--at", "z=-4",
+def test_tree_format(cli: Run) -> None:
+    code, out, _ = cli("grad", "(x+y)*z", "--at", "x=-2", "--at", "y=5", "--at", "z=-4",
                          "--format", "tree")
     assert code == 0
     lines = out.splitlines()
@@ -68,20 +56,20 @@ def test_tree_format(capsys: pytest.CaptureFixture) -> None:
     assert lines[-1].startswith("└── z") and "∂ 3" in lines[-1]
 
 
-def test_tree_shows_shared_nodes_once_and_folds_deep_levels(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "q = x*y; f = q + sin(q)", "--at", "x=1", "--at", "y=2",
+def test_tree_shows_shared_nodes_once_and_folds_deep_levels(cli: Run) -> None:
+    code, out, _ = cli("grad", "q = x*y; f = q + sin(q)", "--at", "x=1", "--at", "y=2",
                          "--format", "tree")
     assert code == 0 and out.count("(shown above)") == 1
     deep = "sin(" * 50 + "x" + ")" * 50
-    code, out, _ = cgcli(capsys, "grad", deep, "--at", "x=1", "--format", "tree",
+    code, out, _ = cli("grad", deep, "--at", "x=1", "--format", "tree",
                          "--max-depth", "5")
     assert code == 0
     assert len(out.splitlines()) == 7
     assert "45 more levels below (--max-depth 50 shows them)" in out
 
 
-def test_json_document(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "sum((W@x)^2)", "--at", "W=[[0.1,0.5],[-0.3,0.8]]",
+def test_json_document(cli: Run) -> None:
+    code, out, _ = cli("grad", "sum((W@x)^2)", "--at", "W=[[0.1,0.5],[-0.3,0.8]]",
                          "--at", "x=[0.2,0.4]", "--json")
     assert code == 0
     doc = strict_json(out)
@@ -95,30 +83,30 @@ def test_json_document(capsys: pytest.CaptureFixture) -> None:
     assert doc["nodes"][-1]["grad"] == 1.0
 
 
-def test_json_non_finite_numbers_are_strings(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "log(x) + sqrt(y)", "--at", "x=0", "--at", "y=-1",
+def test_json_non_finite_numbers_are_strings(cli: Run) -> None:
+    code, out, _ = cli("grad", "log(x) + sqrt(y)", "--at", "x=0", "--at", "y=-1",
                          "--json")
     assert code == 0
     doc = strict_json(out)
     assert doc["value"] == "nan"
     assert doc["gradients"] == {"x": "inf", "y": "nan"}
-    code, out, _ = cgcli(capsys, "eval", "[log(0), -log(0), 1]", "--json")
+    code, out, _ = cli("eval", "[log(0), -log(0), 1]", "--json")
     assert strict_json(out)["value"] == ["-inf", "inf", 1.0]
 
 
-def test_eval_prints_values_without_gradients(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "eval", "W @ x", "--at", "W=[[1,2],[3,4]]", "--at", "x=[1,1]",
+def test_eval_prints_values_without_gradients(cli: Run) -> None:
+    code, out, _ = cli("eval", "W @ x", "--at", "W=[[1,2],[3,4]]", "--at", "x=[1,1]",
                          "--json")
     doc = strict_json(out)
     assert code == 0 and doc["value"] == [3.0, 7.0]
     assert "gradients" not in doc and all("grad" not in n for n in doc["nodes"])
 
 
-def test_wrt_limits_the_gradients(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "q = x + y; f = q * z", "--at", "x=-2", "--at", "y=5",
+def test_wrt_limits_the_gradients(cli: Run) -> None:
+    code, out, _ = cli("grad", "q = x + y; f = q * z", "--at", "x=-2", "--at", "y=5",
                          "--at", "z=-4", "--wrt", "x", "--wrt", "q", "--json")
     assert code == 0 and strict_json(out)["gradients"] == {"x": -4.0, "q": -4.0}
-    code, out, err = cgcli(capsys, "grad", "x*y", "--at", "x=1", "--at", "y=2", "--wrt", "w")
+    code, out, err = cli("grad", "x*y", "--at", "x=1", "--at", "y=2", "--wrt", "w")
     assert code == 2 and "no variable or binding 'w'" in err
 
 
@@ -128,8 +116,8 @@ def test_wrt_limits_the_gradients(capsys: pytest.CaptureFixture) -> None:
     ("grad", "--", "-x^2", "--at", "x=3"),
     ("grad", "--at", "x=3", "--", "-x^2"),
 ])
-def test_expression_may_begin_with_minus(capsys: pytest.CaptureFixture, args: tuple) -> None:
-    code, out, err = cgcli(capsys, *args, "--json")
+def test_expression_may_begin_with_minus(cli: Run, args: tuple) -> None:
+    code, out, err = cli(*args, "--json")
     assert code == 0, err
     doc = strict_json(out)
     assert doc["value"] == -9.0 and doc["gradients"] == {"x": -6.0}
@@ -137,13 +125,13 @@ def test_expression_may_begin_with_minus(capsys: pytest.CaptureFixture, args: tu
 
 @pytest.mark.parametrize("value", ["1", "-2", "pi/4", "1e-3", "[0.2,0.4]",
                                    "[[0.1,0.5],[-0.3,0.8]]", " 2 * 3 "])
-def test_at_values_are_constant_expressions(capsys: pytest.CaptureFixture, value: str) -> None:
-    code, _, err = cgcli(capsys, "eval", "x", "--at", f"x={value}", "--json")
+def test_at_values_are_constant_expressions(cli: Run, value: str) -> None:
+    code, _, err = cli("eval", "x", "--at", f"x={value}", "--json")
     assert code == 0, err
 
 
-def test_unused_at_is_a_note(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = cgcli(capsys, "grad", "x^2", "--at", "x=1", "--at", "y=2", "--json")
+def test_unused_at_is_a_note(cli: Run) -> None:
+    code, out, err = cli("grad", "x^2", "--at", "x=1", "--at", "y=2", "--json")
     assert code == 0 and strict_json(out)["gradients"] == {"x": 2.0}
     assert err == "note: --at y: 'y' is not used; its value is ignored\n"
 
@@ -164,16 +152,16 @@ def test_unused_at_is_a_note(capsys: pytest.CaptureFixture) -> None:
     (("grad",), "Missing argument"),
     (("nonsense",), "No such command"),
 ])
-def test_input_errors_exit_2_with_one_message(capsys: pytest.CaptureFixture, args: tuple,
+def test_input_errors_exit_2_with_one_message(cli: Run, args: tuple,
                                               words: str) -> None:
-    code, out, err = cgcli(capsys, *args)
+    code, out, err = cli(*args)
     assert code == 2
     assert words in err
     assert "Traceback" not in err and out == ""
 
 
-def test_parse_error_shows_a_caret(capsys: pytest.CaptureFixture) -> None:
-    code, _, err = cgcli(capsys, "grad", "1 + (2 * x", "--at", "x=1")
+def test_parse_error_shows_a_caret(cli: Run) -> None:
+    code, _, err = cli("grad", "1 + (2 * x", "--at", "x=1")
     assert code == 2
     lines = err.splitlines()
     assert lines[0].startswith("error: ") and "column 11" in lines[0]
@@ -181,25 +169,25 @@ def test_parse_error_shows_a_caret(capsys: pytest.CaptureFixture) -> None:
     assert lines[2] == "  " + " " * 10 + "^"
 
 
-def test_json_errors_are_json_on_stdout(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = cgcli(capsys, "grad", "x +", "--json")
+def test_json_errors_are_json_on_stdout(cli: Run) -> None:
+    code, out, err = cli("grad", "x +", "--json")
     assert code == 2 and err.startswith("error:")
     doc = strict_json(out)
     assert doc == {"error": {"type": "parse", "line": 1, "column": 4,
                              "message": "expected an expression after '+', found end of input"}}
 
 
-def test_functions_lists_the_registry(capsys: pytest.CaptureFixture) -> None:
+def test_functions_lists_the_registry(cli: Run) -> None:
     from cgcli.ops import FUNCTIONS
 
-    code, out, _ = cgcli(capsys, "functions")
+    code, out, _ = cli("functions")
     assert code == 0
     for name in FUNCTIONS:
         assert f"{name}" in out
 
 
-def test_help_has_examples_and_exit_codes(capsys: pytest.CaptureFixture) -> None:
-    code, out, _ = cgcli(capsys, "grad", "--help")
+def test_help_has_examples_and_exit_codes(cli: Run) -> None:
+    code, out, _ = cli("grad", "--help")
     assert code == 0
     assert 'cgcli grad "1/(1+exp(-x))" --at x=1' in out and "Exit codes" in out
 
@@ -236,7 +224,7 @@ def test_jq_reads_the_json() -> None:
     assert rows[0] == pytest.approx([0.088, 0.176]) and rows[1] == pytest.approx([0.104, 0.208])
 
 
-def test_internal_errors_are_one_line(capsys: pytest.CaptureFixture,
+def test_internal_errors_are_one_line(cli: Run,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import cgcli.engine as engine
 
@@ -245,7 +233,7 @@ def test_internal_errors_are_one_line(capsys: pytest.CaptureFixture,
 
     monkeypatch.setattr(engine, "differentiate", broken)
     monkeypatch.delenv("CGCLI_DEBUG", raising=False)
-    code, _, err = cgcli(capsys, "grad", "x", "--at", "x=1")
+    code, _, err = cli("grad", "x", "--at", "x=1")
     assert code == 70
     assert err == ("cgcli: internal error: RuntimeError: boom "
                    "(a bug in cgcli; CGCLI_DEBUG=1 shows the traceback)\n")

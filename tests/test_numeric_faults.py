@@ -6,19 +6,9 @@ import json
 import warnings
 
 import pytest
+from conftest import Run
 
 import cgcli
-from cgcli.cli import main
-
-
-def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize(("expr", "at", "where", "value"), [
@@ -27,32 +17,32 @@ def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
     ("1/x + 3", "x=0", "1/x", "inf"),
     ("exp(x) - exp(x)", "x=1000", "exp(x)", "inf"),
 ])
-def test_first_non_finite_value_is_named_once(capsys: pytest.CaptureFixture, expr: str, at: str,
+def test_first_non_finite_value_is_named_once(cli: Run, expr: str, at: str,
                                               where: str, value: str) -> None:
-    code, out, err = run(capsys, "eval", expr, "--at", at, "--json")
+    code, out, err = cli("eval", expr, "--at", at, "--json")
     assert code == 0
     json.loads(out, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
     assert err.count("\n") == 1 and err.startswith(f"note: {where} = {value}: the first value")
     assert "RuntimeWarning" not in err
 
 
-def test_non_finite_gradient_blames_the_local_derivative(capsys: pytest.CaptureFixture) -> None:
-    code, _, err = run(capsys, "grad", "sqrt(x) + x", "--at", "x=0")
+def test_non_finite_gradient_blames_the_local_derivative(cli: Run) -> None:
+    code, _, err = cli("grad", "sqrt(x) + x", "--at", "x=0")
     assert code == 0
     assert err.startswith(
         "note: ∂f/∂x = inf: the local derivative of sqrt(x) is not finite at x = 0")
 
 
-def test_strict_turns_the_note_into_exit_3(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = run(capsys, "grad", "y = log(x); y * 2", "--at", "x=0", "--strict", "--json")
+def test_strict_turns_the_note_into_exit_3(cli: Run) -> None:
+    code, out, err = cli("grad", "y = log(x); y * 2", "--at", "x=0", "--strict", "--json")
     assert code == 3
     assert json.loads(out)["error"]["type"] == "numeric"
     assert "column 5" in err and err.splitlines()[2] == "      ^"  # under log
-    assert run(capsys, "grad", "log(x)", "--at", "x=2", "--strict")[0] == 0
+    assert cli("grad", "log(x)", "--at", "x=2", "--strict")[0] == 0
 
 
-def test_finite_results_say_nothing(capsys: pytest.CaptureFixture) -> None:
-    code, _, err = run(capsys, "grad", "1/(1+exp(-x))", "--at", "x=1", "--json")
+def test_finite_results_say_nothing(cli: Run) -> None:
+    code, _, err = cli("grad", "1/(1+exp(-x))", "--at", "x=1", "--json")
     assert code == 0 and err == ""
 
 
