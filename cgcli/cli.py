@@ -1,7 +1,8 @@
 """The command line: options in, a library call, a renderer out.
 
-Exit codes: 0 success, 2 invalid input (parse error, unknown name, wrong arguments, missing
-or malformed ``--at`` value, shape mismatch), 70 an internal error (a bug in cgcli).
+Exit codes: 0 success, 1 an ``--expect`` answer is wrong, 2 invalid input (parse error,
+unknown name, wrong arguments, missing or malformed ``--at`` value, shape mismatch), 70 an
+internal error (a bug in cgcli).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from typer.core import TyperCommand
 from .errors import EXIT_INTERNAL, CgcliError, ValueInputError
 
 EPILOG = """\
-Exit codes: 0 success · 2 invalid input (parse error, unknown name, wrong arguments,
-missing or malformed --at value, shape mismatch) · 3 a value or gradient is nan or inf
-(with --strict) · 70 internal error.
+Exit codes: 0 success · 1 an --expect answer is wrong (grad) · 2 invalid input (parse error,
+unknown name, wrong arguments, missing or malformed --at value, shape mismatch) · 3 a value
+or gradient is nan or inf (with --strict) · 70 internal error.
 """
 
 
@@ -100,6 +101,22 @@ MaxRows = Annotated[int | None, typer.Option(
     help="Show at most N nodes in the table, saying how many were left out.")]
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Fail (exit 3) when a value or gradient is nan or inf, instead of a note.")]
+Expect = Annotated[list[str] | None, typer.Option(
+    "--expect", metavar="NAME=VALUE", show_default=False,
+    help="Check an answer: VALUE is your d(output)/d(NAME) (NAME a variable or let-bound "
+         "name; vectors as [0.44, 0.52]), judged at the precision it is written: 0.20 and "
+         "0.197 are right for 0.1966, 0.196 is not; pi/4 must be exact. Repeatable; exits 1 "
+         "when an answer is wrong.")]
+ExpectValue = Annotated[list[str] | None, typer.Option(
+    "--expect-value", metavar="NAME=VALUE", show_default=False,
+    help="Check a forward value of NAME the same way. Repeatable.")]
+Tol = Annotated[str | None, typer.Option(
+    "--tol", metavar="TOL", show_default=False,
+    help="Judge the answers within TOL instead of at their written precision: 0.01 is "
+         "absolute (|answer - correct| <= 0.01), 1% is relative (<= 1% of |correct|).")]
+Raw = Annotated[bool, typer.Option(
+    "--raw", help="With --expect: print only ok or wrong, one line per answer "
+                  "(--expect-value answers first).")]
 MaxDepth = Annotated[int | None, typer.Option(
     "--max-depth", min=1, metavar="N", show_default=False,
     help="Fold the tree below N levels (default: what fits the terminal's width).")]
@@ -221,7 +238,8 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, js
 @app.command(cls=_ExpressionCommand, epilog=EPILOG)
 def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
          json: JsonFlag = False, precision: Precision = 4, max_rows: MaxRows = None,
-         max_depth: MaxDepth = None, strict: Strict = False) -> None:
+         max_depth: MaxDepth = None, strict: Strict = False, expect: Expect = None,
+         expect_value: ExpectValue = None, tol: Tol = None, raw: Raw = False) -> None:
     """Forward and backward pass: every node's value and gradient d(output)/d(node).
 
     \b
@@ -230,7 +248,14 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
       cgcli grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4 --format tree
       cgcli grad "sum((W@x)^2)" --at "W=[[0.1,0.5],[-0.3,0.8]]" --at "x=[0.2,0.4]" --json
       cgcli grad "-x^2" --at x=3
+      cgcli grad "1/(1+exp(-x))" --at x=1 --expect x=0.20
     """
+    if expect or expect_value or tol is not None or raw:
+        from .commands.exercises import run_checks
+
+        run_checks(expr, at, expect, expect_value, tol, json or format is Format.json, raw,
+                   precision, strict)
+        return
     _run(expr, at, wrt, format, json, precision, max_rows, max_depth, grad=True, strict=strict)
 
 

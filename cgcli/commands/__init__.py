@@ -11,6 +11,7 @@ from typing import Any
 
 def register_all(app: Any) -> None:
     """Add every command module's commands to the Typer ``app``."""
-    from . import teach
+    from . import exercises, teach
 
     teach.register(app)
+    exercises.register(app)
