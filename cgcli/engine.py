@@ -163,8 +163,14 @@ def forward(graph: Graph, inputs: Mapping[str, Any]) -> list:
             if op is CONST:
                 values[node.id] = node.value
                 continue
+            ins = node.inputs
             try:
-                values[node.id] = op.forward(*[values[j] for j in node.inputs])
+                if len(ins) == 2:
+                    values[node.id] = op.forward(values[ins[0]], values[ins[1]])
+                elif len(ins) == 1:
+                    values[node.id] = op.forward(values[ins[0]])
+                else:
+                    values[node.id] = op.forward(*[values[j] for j in ins])
             except CgcliError as exc:
                 raise exc.located(graph.source, node.pos) from None
             except ValueError as exc:
