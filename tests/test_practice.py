@@ -142,6 +142,19 @@ def test_invalid_input_exits_2(piped: Run, args: tuple, message: str) -> None:
     assert code == 2 and message in err and "Traceback" not in err
 
 
+def test_readme_transcript_is_real_output(piped: Run) -> None:
+    from test_quiz import readme_output
+
+    shown = readme_output("cgcli practice --seed 15 --level 2").splitlines()
+    code, out, _ = piped(lines("2.72", "-0.17", "-0.25", "0.68"), "practice", "--seed", "15",
+                         "--level", "2")
+    got = out.splitlines()
+    assert code == 1
+    assert got[:13] == shown[:13]  # the title and the table of forward values
+    start = shown.index("∂L/∂Q = 2.72")  # on a terminal the typed answers are echoed too
+    assert got[got.index("∂L/∂Q = 2.72"):] == shown[start:]
+
+
 def test_a_real_pipe() -> None:
     proc = subprocess.run([sys.executable, "-m", "cgcli", "practice", "--seed", "7"],
                           input=lines("-1", "-1", "0", "-1", "3"), capture_output=True,

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -205,3 +206,25 @@ def test_latex_worksheet(cli: Run) -> None:
 def test_invalid_options_exit_2(cli: Run, args: tuple) -> None:
     code, out, err = cli("quiz", *args)
     assert code == 2 and out == "" and "Traceback" not in err
+
+
+def readme_output(command: str) -> str:
+    """The output shown after ``$ command`` in a console block of the README."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = text.split(f"$ {command}\n", 1)[1].split("```", 1)[0]
+    return block.split("\n$ ", 1)[0].rstrip("\n") + "\n"
+
+
+def test_readme_teaching_examples_are_real_output(cli: Run) -> None:
+    for args in (["quiz", "--seed", "8", "--level", "2"],
+                 ["quiz", "--seed", "8", "--level", "2", "--format", "latex"]):
+        assert cli(*args)[1].rstrip("\n") + "\n" == readme_output(" ".join(["cgcli", *args]))
+    code, out, _ = cli("grad", "1/(1+exp(-x))", "--at", "x=1", "--expect", "x=0.20",
+                       "--expect", "x=0.196", "--raw")
+    assert out == readme_output('cgcli grad "1/(1+exp(-x))" --at x=1 --expect x=0.20 '
+                                "--expect x=0.196 --raw")
+    code, out, _ = cli("grad", "M = -x; Q = exp(M); P = Q + 1; L = 1/P", "--at", "x=1",
+                       "--expect-value", "Q=0.37", "--expect-value", "P=1.37",
+                       "--expect-value", "L=0.73", "--expect", "P=-0.53", "--expect",
+                       "Q=-0.53", "--expect", "M=-0.20", "--expect", "x=-0.20")
+    assert out + f"exit {code}\n" == readme_output('./check-sigmoid.sh; echo "exit $?"')
