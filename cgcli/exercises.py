@@ -48,6 +48,7 @@ from .errors import NameError_, ValueInputError
 from .graph import Graph
 from .ops import CONST, VAR
 from .parser import parse, parse_value
+from .render.numbers import json_value
 
 #: An exact answer (an expression such as ``pi/4``) must agree to this relative difference.
 EXACT_RTOL = 1e-9
@@ -98,10 +99,24 @@ class Verdict:
 
 
 def _strip_parens(s: str) -> str:
-    """``s`` without parentheses that enclose all of it: ``((-0.53))`` -> ``-0.53``."""
-    while s.startswith("(") and _closing(s, 0) == len(s) - 1:
-        s = s[1:-1].strip()
-    return s
+    """``s`` without parentheses that enclose all of it: ``((-0.53))`` -> ``-0.53``.
+
+    One pass pairs the brackets, so deep nesting costs linear time."""
+    match: dict[int, int] = {}
+    stack: list[int] = []
+    for k, ch in enumerate(s):
+        if ch in "([":
+            stack.append(k)
+        elif ch in ")]" and stack:
+            match[stack.pop()] = k
+    i, j = 0, len(s) - 1
+    while i < j and s[i] == "(" and match.get(i) == j:
+        i, j = i + 1, j - 1
+        while i < j and s[i].isspace():
+            i += 1
+        while j > i and s[j].isspace():
+            j -= 1
+    return s[i:j + 1]
 
 
 def _closing(s: str, start: int) -> int:
@@ -540,8 +555,6 @@ class Exercise:
 
     def document(self, answers: bool = False) -> dict:
         """``{"seed", "level", "expression", "at", "questions"[, "answers"]}`` for JSON."""
-        from .render.numbers import json_value
-
         doc: dict = {"seed": self.seed, "level": self.level, "expression": self.expression,
                      "at": dict(self.at),
                      "questions": [{"id": q.id, "kind": q.kind, "name": q.name}

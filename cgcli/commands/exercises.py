@@ -106,7 +106,8 @@ def register(app: Any) -> None:
         at: At = None,
         seed: Annotated[int | None, typer.Option(
             "--seed", min=0, metavar="N", show_default=False,
-            help="Practise the exercise of `cgcli quiz --seed N`.")] = None,
+            help="Practise the exercise of `cgcli quiz --seed N --level L` (level 1 unless "
+                 "--level is given).")] = None,
         level: Annotated[int | None, _level_option(None)] = None,
         tol: Tol = None,
         precision: Precision = 4,
@@ -123,7 +124,7 @@ def register(app: Any) -> None:
         Examples:
           cgcli practice --seed 7 --level 2
           cgcli practice "q = x + y; f = q * z" --at x=-2 --at y=5 --at z=-4
-          printf '%s\\n' 3 -4 -4 -4 | cgcli practice --seed 7
+          printf '%s\\n' -1 -1 -1 -1 3 | cgcli practice --seed 7
         """
         run_practice(expr, at, seed, level, tol, precision)
 
