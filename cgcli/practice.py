@@ -16,7 +16,7 @@ from typing import Any
 
 from .engine import Evaluation
 from .errors import CgcliError
-from .exercises import Question, Tolerance, answer_of, judge, read_answer
+from .exercises import Answer, Question, Tolerance, Verdict, answer_of, judge, read_answer
 
 #: Reads one answer after showing the prompt; raises EOFError or KeyboardInterrupt to stop.
 Reader = Callable[[str], str]
@@ -77,16 +77,13 @@ def run(ev: Evaluation, asked: Sequence[Question], console: Any, read: Reader, *
 
     from .explain import explain
     from .render import output_name
-    from .render.exercises import RIGHT_STYLE, WRONG_STYLE, shown_digits
-    from .render.numbers import fmt_value
-    from .render.table import GRAD_STYLE
+    from .render.exercises import RIGHT_STYLE, WRONG_STYLE
     from .render.table import render as render_table
 
-    graph = ev.graph
     out = output_name(ev)
     if title:
         console.print(Text(title, style="bold"))
-    render_table(Evaluation(graph, ev.values), console, precision=precision)
+    render_table(Evaluation(ev.graph, ev.values), console, precision=precision)
     steps = {step.node: step for step in explain(ev, "unicode", 3).steps}
     grads = [q for q in asked if q.kind == "grad"]
     console.print()
@@ -98,41 +95,57 @@ def run(ev: Evaluation, asked: Sequence[Question], console: Any, read: Reader, *
     try:
         for q in grads:
             step = steps[q.node]
-            correct = answer_of(ev, q)
-            while True:
-                text = read(f"{step.lhs} =")
-                if interactive and not text.strip():
-                    continue
-                try:
-                    answer = read_answer(text, "the answer")
-                    break
-                except CgcliError as exc:
-                    console.print(Text("  " + exc.message, style="dim"), soft_wrap=True)
-                    if not interactive:  # one line, one answer: a script's lines stay in step
-                        answer = None
-                        break
+            answer = _answer(read, f"{step.lhs} =", console, interactive)
             answered += 1
-            verdict = judge(answer, correct, tol) if answer is not None else None
+            correct = answer_of(ev, q)
+            verdict = None if answer is None else judge(answer, correct, tol)
             if verdict is not None and verdict.right:
                 right += 1
                 console.print(Text("  right", style=RIGHT_STYLE))
-                continue
-            digits = (precision if answer is None
-                      else shown_digits(answer, correct, precision))
-            line = Text("  wrong: ", style=WRONG_STYLE)
-            line.append(f"{step.lhs} = ")
-            line.append(fmt_value(correct, digits), style=GRAD_STYLE)
-            console.print(line, soft_wrap=True)
-            if verdict is not None and verdict.reason:
-                console.print(Text(f"  {verdict.reason}", style="dim"),
-                              soft_wrap=True)
-            for hint in _hint(step):
-                console.print(Text("  " + hint, style="dim"), soft_wrap=True)
+            else:
+                _show_wrong(console, step, correct, answer, verdict, precision)
     except (EOFError, KeyboardInterrupt):
         console.print()
     score = Score(right, answered, len(grads))
     console.print(Text(score.text(), style=RIGHT_STYLE if score.passed else WRONG_STYLE))
     return score
+
+
+def _answer(read: Reader, prompt: str, console: Any, interactive: bool) -> Answer | None:
+    """Read one answer. On a terminal an empty line or a typo is asked again; from a script a
+    line that is not a number is a wrong answer (None), so its lines stay in step."""
+    from rich.text import Text
+
+    while True:
+        text = read(prompt)
+        if interactive and not text.strip():
+            continue
+        try:
+            return read_answer(text, "the answer")
+        except CgcliError as exc:
+            console.print(Text("  " + exc.message, style="dim"), soft_wrap=True)
+            if not interactive:
+                return None
+
+
+def _show_wrong(console: Any, step: Any, correct: Any, answer: Answer | None,
+                verdict: Verdict | None, precision: int) -> None:
+    """The correct value (one digit more than the answer claims), why, and the hint."""
+    from rich.text import Text
+
+    from .render.exercises import WRONG_STYLE, shown_digits
+    from .render.numbers import fmt_value
+    from .render.table import GRAD_STYLE
+
+    digits = precision if answer is None else shown_digits(answer, correct, precision)
+    line = Text("  wrong: ", style=WRONG_STYLE)
+    line.append(f"{step.lhs} = ")
+    line.append(fmt_value(correct, digits), style=GRAD_STYLE)
+    console.print(line, soft_wrap=True)
+    if verdict is not None and verdict.reason:
+        console.print(Text(f"  {verdict.reason}", style="dim"), soft_wrap=True)
+    for hint in _hint(step):
+        console.print(Text("  " + hint, style="dim"), soft_wrap=True)
 
 
 def _hint(step: Any) -> list[str]:

@@ -136,6 +136,7 @@ def test_tol_applies(piped: Run) -> None:
     ((STEPS,), "no value for variable 'x'"),
     (("--seed", "1", "--level", "5"), "--level"),
     (("--seed", "1", "--tol", "x"), "--tol"),
+    (("-", "--at", "x=1"), "reads the answers from standard input"),
 ])
 def test_invalid_input_exits_2(piped: Run, args: tuple, message: str) -> None:
     code, _, err = piped("", "practice", *args)

@@ -155,6 +155,9 @@ def run_practice(expr: str | None, at: list[str] | None, seed: int | None, level
         else:
             if level is not None:
                 raise ValueInputError("--level applies to --seed, not to your own expression")
+            if expr == "-":
+                raise ValueInputError("practice reads the answers from standard input: give "
+                                      "the expression as text or as @FILE")
             graph, values = load(expr, at)  # type: ignore[arg-type]
             ev = differentiate(graph, values)
             asked = tuple(questions(graph))
