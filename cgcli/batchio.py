@@ -186,8 +186,8 @@ class Writer:
             self._jsonl(value, grads)
 
     def _csv(self, value: np.ndarray, grads: list[np.ndarray]) -> None:
-        columns = [("value", value)] + [(f"d_{n}", g) for n, g in zip(self.names, grads,
-                                                                     strict=True)]
+        named = zip(self.names, grads, strict=True) if self.gradients else ()
+        columns = [("value", value)] + [(f"d_{n}", g) for n, g in named]
         flat = []  # a vector or matrix becomes one column per element: d_W[0][1]
         for name, a in columns:
             if a.ndim == 1:

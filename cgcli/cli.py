@@ -1,8 +1,9 @@
 """The command line: options in, a library call, a renderer out.
 
-Exit codes: 0 success, 1 an ``--expect`` answer is wrong, 2 invalid input (parse error,
-unknown name, wrong arguments, missing or malformed ``--at`` value, shape mismatch), 70 an
-internal error (a bug in cgcli).
+Exit codes (errors.py): 0 success, 1 a check failed or an ``--expect`` answer is wrong,
+2 invalid input (parse error, unknown name, wrong arguments, missing or malformed ``--at``
+value, shape mismatch, a bad batch row), 3 nan or inf with ``--strict``, 4 Graphviz missing,
+70 an internal error (a bug in cgcli).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from .errors import EXIT_INTERNAL, CgcliError, ValueInputError
 
 EPILOG = """\
 Exit codes: 0 success · 1 an --expect answer is wrong (grad) · 2 invalid input (parse error,
-unknown name, wrong arguments, missing or malformed --at value, shape mismatch) · 3 a value
-or gradient is nan or inf (with --strict) · 70 internal error.
+unknown name, wrong arguments, missing or malformed --at value, shape mismatch, a bad batch
+row) · 3 a value or gradient is nan or inf (with --strict) · 70 internal error.
 """
 
 
@@ -31,6 +32,23 @@ class Format(str, Enum):
     table = "table"
     tree = "tree"
     json = "json"
+    jsonl = "jsonl"  # with --batch
+    csv = "csv"  # with --batch
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class BatchFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+#: Settings of the whole run (global options such as --color).
+_settings: dict[str, Any] = {"color": "auto"}
 
 
 class _ExpressionCommand(TyperCommand):
@@ -68,13 +86,40 @@ def _expression_last(cmd: Any, ctx: Any, args: list[str]) -> list[str]:
 
 app = typer.Typer(
     name="cgcli",
-    help="Computational graphs on the command line: every node's value and gradient.",
-    add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        sys.stdout.write(f"cgcli {__version__}\n")
+        raise typer.Exit()
+
+
+ColorOpt = Annotated[Color | None, typer.Option(
+    "--color", case_sensitive=False, show_default=False,
+    help="Colour: auto (only on a terminal, never with NO_COLOR), always, never.")]
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print cgcli's version and exit.")] = False,
+    color: ColorOpt = None,
+) -> None:
+    """Computational graphs on the command line: every node's value and gradient.
+
+    \b
+    Exit codes: 0 success · 1 a check failed or an answer is wrong · 2 invalid input ·
+    3 nan or inf with --strict · 4 Graphviz missing · 70 internal error.
+    """
+    if color is not None:
+        _settings["color"] = color.value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -115,8 +160,25 @@ Tol = Annotated[str | None, typer.Option(
     help="Judge the answers within TOL instead of at their written precision: 0.01 is "
          "absolute (|answer - correct| <= 0.01), 1% is relative (<= 1% of |correct|).")]
 Raw = Annotated[bool, typer.Option(
-    "--raw", help="With --expect: print only ok or wrong, one line per answer "
-                  "(--expect-value answers first).")]
+    "--raw", help="Print bare numbers for $(...): the gradient of the one --wrt variable (or "
+                  "of the only variable); with --expect, ok or wrong, one line per answer.")]
+AtFile = Annotated[str | None, typer.Option(
+    "--at-file", metavar="FILE", show_default=False,
+    help='Values from a JSON object, e.g. {"x": 1, "W": [[1, 2], [3, 4]], "a": "pi/4"}; '
+         "--at options override it.")]
+Batch = Annotated[str | None, typer.Option(
+    "--batch", metavar="FILE", show_default=False,
+    help="Evaluate at every row of FILE (- for standard input): CSV with a header naming the "
+         "variables, or JSON Lines of {name: value}. --at gives values shared by all rows. "
+         "Output: --format jsonl (default) or csv.")]
+BatchFormatOpt = Annotated[BatchFormat | None, typer.Option(
+    "--batch-format", case_sensitive=False, show_default=False,
+    help="The --batch input's format (default: detected from its first line).")]
+SkipBad = Annotated[bool, typer.Option(
+    "--skip-bad-rows", help="With --batch: report bad rows on stderr and go on without them.")]
+RawValue = Annotated[bool, typer.Option(
+    "--raw", help="Print the bare value (a vector on one line, a matrix one row per line), "
+                  "for $(...) in scripts.")]
 MaxDepth = Annotated[int | None, typer.Option(
     "--max-depth", min=1, metavar="N", show_default=False,
     help="Fold the tree below N levels (default: what fits the terminal's width).")]
@@ -162,13 +224,18 @@ def read_expression(expr: str) -> str:
     return expr
 
 
-def load(expr: str, at: list[str] | None) -> tuple[Any, dict[str, Any]]:
-    """Parse EXPR (or read it: ``-``, ``@FILE``) and the ``--at`` values; note values the
-    expression does not use."""
+def load(expr: str, at: list[str] | None,
+         at_file: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """Parse EXPR (or read it: ``-``, ``@FILE``) and the values (``--at-file``, then ``--at``);
+    note values the expression does not use."""
     from .parser import parse
 
     graph = parse(read_expression(expr))
     values = parse_at(at)
+    if at_file:
+        from .shell import read_at_file
+
+        values = {**read_at_file(at_file), **values}
     for name in values:
         if name not in graph.variables:
             why = "is bound in the expression" if name in graph.bindings else "is not used"
@@ -191,10 +258,13 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
 
 
 def console() -> Any:
-    """A Rich console on stdout: colour only on a terminal (Rich honours NO_COLOR)."""
+    """A Rich console on stdout, coloured as ``--color`` says (auto: only on a terminal,
+    never with NO_COLOR)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    from .shell import color_settings
+
+    return Console(highlight=False, **color_settings(_settings["color"]))
 
 
 def check_finite(ev: Any, strict: bool) -> None:
@@ -207,21 +277,40 @@ def check_finite(ev: Any, strict: bool) -> None:
     note(fault.message + f" (node {fault.node}; --strict makes this an error)")
 
 
-def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, json_flag: bool,
-         precision: int, max_rows: int | None, max_depth: int | None, grad: bool,
-         strict: bool = False) -> None:
+def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
+         grad: bool, precision: int = 4, max_rows: int | None = None,
+         max_depth: int | None = None, strict: bool = False, raw: bool = False,
+         at_file: str | None = None, color: Color | None = None, batch: str | None = None,
+         batch_format: BatchFormat | None = None, skip_bad_rows: bool = False) -> None:
     """Shared body of ``grad`` and ``eval``: parse, evaluate, render; errors become exit 2."""
-    if json_flag:
-        fmt = Format.json
-    with user_errors(fmt is Format.json):
+    if color is not None:
+        _settings["color"] = color.value
+    as_json = fmt in (Format.json, Format.jsonl)
+    with user_errors(as_json and batch is None):
+        if batch is not None:
+            _run_batch(expr, at, at_file, wrt, fmt, grad, batch, batch_format, skip_bad_rows)
+            return
+        if fmt in (Format.jsonl, Format.csv):
+            raise ValueInputError(f"--format {fmt.value} is for --batch output; one point "
+                                  "prints as table, tree or json")
+        if raw and fmt is not Format.table:
+            raise ValueInputError("--raw and --format are two output formats: choose one")
         from .engine import check_wrt, differentiate, evaluate
 
-        graph, values = load(expr, at)
+        graph, values = load(expr, at, at_file)
         if wrt:
             check_wrt(graph, wrt)
+        if raw and grad:
+            wrt = _one_gradient(graph, wrt)
         ev = (differentiate if grad else evaluate)(graph, values)
         check_finite(ev, strict)
-    if fmt is Format.json:
+    if raw:
+        from .render import wrt_ids
+        from .shell import raw_value
+
+        shown = ev.value if not grad else ev.grads[wrt_ids(ev, wrt)[0][1]]
+        sys.stdout.write(raw_value(shown) + "\n")
+    elif fmt is Format.json:
         from .render.json import render as render_json
 
         sys.stdout.write(render_json(ev, wrt, gradients=grad) + "\n")
@@ -235,11 +324,47 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, js
         render_table(ev, console(), precision=precision, wrt=wrt, max_rows=max_rows)
 
 
+def _one_gradient(graph: Any, wrt: list[str] | None) -> list[str]:
+    """The single gradient ``grad --raw`` prints: the one --wrt, or the only variable."""
+    if wrt and len(wrt) == 1:
+        return wrt
+    if not wrt and len(graph.variables) == 1:
+        return list(graph.variables)
+    have = ", ".join(graph.variables) or "none"
+    raise ValueInputError(f"--raw prints one gradient: choose it with --wrt NAME (variables: "
+                          f"{have})")
+
+
+def _run_batch(expr: str, at: list[str] | None, at_file: str | None, wrt: list[str] | None,
+               fmt: Format, grad: bool, batch: str, batch_format: BatchFormat | None,
+               skip_bad_rows: bool) -> None:
+    """``--batch FILE``: every row through one batched pass per chunk, rows out in order."""
+    from .batchio import run
+    from .engine import check_wrt
+
+    if fmt is Format.tree:
+        raise ValueInputError("--batch writes --format jsonl (the default, also --json) or csv")
+    graph, shared = load(expr, at, at_file)
+    if wrt:
+        check_wrt(graph, wrt)
+    try:
+        stream = sys.stdin if batch == "-" else open(batch, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise ValueInputError(f"--batch {batch}: {exc.strerror or exc}") from None
+    with stream:
+        run(graph, stream, sys.stdout, shared=shared,
+            in_fmt=batch_format.value if batch_format else None,
+            out_fmt="csv" if fmt is Format.csv else "jsonl", gradients=grad, wrt=wrt,
+            report=note if skip_bad_rows else None)
+
+
 @app.command(cls=_ExpressionCommand, epilog=EPILOG)
 def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
-         json: JsonFlag = False, precision: Precision = 4, max_rows: MaxRows = None,
-         max_depth: MaxDepth = None, strict: Strict = False, expect: Expect = None,
-         expect_value: ExpectValue = None, tol: Tol = None, raw: Raw = False) -> None:
+         json: JsonFlag = False, raw: Raw = False, precision: Precision = 4,
+         max_rows: MaxRows = None, max_depth: MaxDepth = None, strict: Strict = False,
+         at_file: AtFile = None, color: ColorOpt = None, batch: Batch = None,
+         batch_format: BatchFormatOpt = None, skip_bad_rows: SkipBad = False,
+         expect: Expect = None, expect_value: ExpectValue = None, tol: Tol = None) -> None:
     """Forward and backward pass: every node's value and gradient d(output)/d(node).
 
     \b
@@ -249,33 +374,52 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
       cgcli grad "sum((W@x)^2)" --at "W=[[0.1,0.5],[-0.3,0.8]]" --at "x=[0.2,0.4]" --json
       cgcli grad "-x^2" --at x=3
       cgcli grad "1/(1+exp(-x))" --at x=1 --expect x=0.20
+      dx=$(cgcli grad "x^3" --at x=2 --raw)
+      cgcli grad "sigmoid(w*x+b)" --at w=2 --batch points.csv --format csv
     """
-    if expect or expect_value or tol is not None or raw:
+    if json:
+        format = Format.json
+    if expect or expect_value or tol is not None:
         from .commands.exercises import run_checks
 
-        run_checks(expr, at, expect, expect_value, tol, json or format is Format.json, raw,
+        run_checks(expr, at, expect, expect_value, tol, format is Format.json, raw,
                    precision, strict)
         return
-    _run(expr, at, wrt, format, json, precision, max_rows, max_depth, grad=True, strict=strict)
+    _run(expr, at, wrt, format, grad=True, precision=precision, max_rows=max_rows,
+         max_depth=max_depth, strict=strict, raw=raw, at_file=at_file, color=color,
+         batch=batch, batch_format=batch_format, skip_bad_rows=skip_bad_rows)
 
 
 @app.command("eval", cls=_ExpressionCommand, epilog=EPILOG)
 def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: JsonFlag = False,
-          precision: Precision = 4, max_rows: MaxRows = None,
-          max_depth: MaxDepth = None, strict: Strict = False) -> None:
+          raw: RawValue = False, precision: Precision = 4, max_rows: MaxRows = None,
+          max_depth: MaxDepth = None, strict: Strict = False, at_file: AtFile = None,
+          color: ColorOpt = None, batch: Batch = None, batch_format: BatchFormatOpt = None,
+          skip_bad_rows: SkipBad = False) -> None:
     """Forward pass only: every node's value (the output may be a vector or matrix).
 
     \b
     Examples:
       cgcli eval "M = -x; Q = exp(M); P = Q + 1; L = 1/P" --at x=1
       cgcli eval "W @ x" --at "W=[[1,2],[3,4]]" --at "x=[1,1]" --json
+      n=$(cgcli eval "2^10" --raw)
+      cgcli eval "x^2 + y" --batch points.jsonl
     """
-    _run(expr, at, None, format, json, precision, max_rows, max_depth, grad=False, strict=strict)
+    if json:
+        format = Format.json
+    _run(expr, at, None, format, grad=False, precision=precision, max_rows=max_rows,
+         max_depth=max_depth, strict=strict, raw=raw, at_file=at_file, color=color,
+         batch=batch, batch_format=batch_format, skip_bad_rows=skip_bad_rows)
 
 
 @app.command()
 def functions() -> None:
-    """List the functions of the expression language with their derivatives."""
+    """List the functions of the expression language with their derivatives.
+
+    \b
+    Example:
+      cgcli functions | grep -A1 sigmoid
+    """
     from .ops import describe
 
     rows = describe()

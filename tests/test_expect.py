@@ -219,7 +219,6 @@ def test_names_are_variables_bindings_or_the_output(cli: Run) -> None:
     (("--expect", "x="), "is empty"),
     (("--expect", "x=y"), "a value must be a constant expression"),
     (("--tol", "0.1"), "--tol applies to answers"),
-    (("--raw",), "--raw applies to answers"),
     (("--expect", "x=0.2", "--tol", "-1"), "--tol '-1'"),
     (("--expect", "x=0.2", "--tol", "abc"), "--tol 'abc'"),
     (("--expect", "x=0.2", "--tol", "nan"), "--tol 'nan'"),
