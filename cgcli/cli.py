@@ -51,7 +51,7 @@ class BatchFormat(str, Enum):
 _settings: dict[str, Any] = {"color": "auto"}
 
 
-class _ExpressionCommand(TyperCommand):
+class ExpressionCommand(TyperCommand):
     """A command whose expression may begin with '-': ``cgcli grad "-x^2" --at x=3``.
 
     Click would read ``-x^2`` as an unknown option; the first argument that starts with '-'
@@ -358,7 +358,7 @@ def _run_batch(expr: str, at: list[str] | None, at_file: str | None, wrt: list[s
             report=note if skip_bad_rows else None)
 
 
-@app.command(cls=_ExpressionCommand, epilog=EPILOG)
+@app.command(cls=ExpressionCommand, epilog=EPILOG)
 def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
          json: JsonFlag = False, raw: Raw = False, precision: Precision = 4,
          max_rows: MaxRows = None, max_depth: MaxDepth = None, strict: Strict = False,
@@ -390,7 +390,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
          batch=batch, batch_format=batch_format, skip_bad_rows=skip_bad_rows)
 
 
-@app.command("eval", cls=_ExpressionCommand, epilog=EPILOG)
+@app.command("eval", cls=ExpressionCommand, epilog=EPILOG)
 def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: JsonFlag = False,
           raw: RawValue = False, precision: Precision = 4, max_rows: MaxRows = None,
           max_depth: MaxDepth = None, strict: Strict = False, at_file: AtFile = None,

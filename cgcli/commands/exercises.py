@@ -44,7 +44,7 @@ Precision = Annotated[int, typer.Option(
 
 def register(app: Any) -> None:
     """Add quiz and practice to the Typer ``app``."""
-    from ..cli import At, _ExpressionCommand
+    from ..cli import At, ExpressionCommand
 
     @app.command(epilog=EPILOG)
     def quiz(
@@ -98,7 +98,7 @@ def register(app: Any) -> None:
             docs = [ex.document(answers) for ex in exercises]
             sys.stdout.write(pretty_json(docs[0] if count == 1 else docs) + "\n")
 
-    @app.command(cls=_ExpressionCommand, epilog=EPILOG)
+    @app.command(cls=ExpressionCommand, epilog=EPILOG)
     def practice(
         expr: Annotated[str | None, typer.Argument(
             metavar="[EXPR]", show_default=False,

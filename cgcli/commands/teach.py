@@ -55,10 +55,10 @@ Precision = Annotated[int, typer.Option(
 
 def register(app: Any) -> None:
     """Add explain, graph, check and jacobian to the Typer ``app``."""
-    from ..cli import At, Expr, _ExpressionCommand, console, load, user_errors
+    from ..cli import At, Expr, ExpressionCommand, console, load, user_errors
 
     def command(**kw: Any) -> Any:
-        return app.command(cls=_ExpressionCommand, epilog=EPILOG, **kw)
+        return app.command(cls=ExpressionCommand, epilog=EPILOG, **kw)
 
     @command()
     def explain(

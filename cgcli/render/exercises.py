@@ -52,7 +52,7 @@ def _why(check: Check) -> str:
 
 def checks_table(ev: Evaluation, checks: Sequence[Check], console: Any, precision: int) -> None:
     """One row per check (name, what, answer, correct value, result), then a summary."""
-    from .table import _lines
+    from .table import box_lines
     from .text import write_lines
 
     rows = []
@@ -66,7 +66,7 @@ def checks_table(ev: Evaluation, checks: Sequence[Check], console: Any, precisio
     header = ["name", "checks", "answer", "correct", "result"]
     lines = [[(" ".join(ev.graph.source[:400].split()), "bold")]]
     width = console.width if console.color_system is not None else None
-    lines += _lines(header, rows, [False, False, True, True, False], width)
+    lines += box_lines(header, rows, [False, False, True, True, False], width)
     for c in checks:
         why = _why(c) if not c.verdict.right else ""
         if why:

@@ -59,8 +59,10 @@ def _rows(ev: Evaluation, precision: int, nodes: Sequence[Any]) -> list[list[Cel
     return rows
 
 
-def _lines(header: list[str], rows: list[list[Cell]], right: list[bool],
-           width: int | None) -> Iterator[list[Segment]]:
+def box_lines(header: list[str], rows: list[list[Cell]], right: list[bool],
+              width: int | None) -> Iterator[list[Segment]]:
+    """A table in Rich's heavy-head box style, as styled lines; ``right`` aligns columns
+    right; ``width`` (a terminal's) narrows the third column to fit."""
     widths = [len(h) for h in header]
     for row in rows:
         for k, cell in enumerate(row):
@@ -116,7 +118,7 @@ def render(ev: Evaluation, console: Any, *, precision: int = 4,
     title = " ".join(graph.source[:400].split())
     lines: list[list[Segment]] = [[(title if len(title) <= 200 else title[:199] + "…", "bold")]]
     width = console.width if console.color_system is not None else None
-    lines += _lines(header, _rows(ev, precision, shown), right, width)
+    lines += box_lines(header, _rows(ev, precision, shown), right, width)
     if len(shown) < len(nodes):
         lines.append([(f"… {len(nodes) - len(shown):,} more nodes not shown "
                        f"(--max-rows {len(nodes)} shows all)", "dim")])
