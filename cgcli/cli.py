@@ -383,7 +383,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
         from .commands.exercises import run_checks
 
         run_checks(expr, at, expect, expect_value, tol, format is Format.json, raw,
-                   precision, strict)
+                   precision, strict, at_file)
         return
     _run(expr, at, wrt, format, grad=True, precision=precision, max_rows=max_rows,
          max_depth=max_depth, strict=strict, raw=raw, at_file=at_file, color=color,

@@ -177,7 +177,7 @@ def run_practice(expr: str | None, at: list[str] | None, seed: int | None, level
 
 def run_checks(expr: str, at: list[str] | None, expect: list[str] | None,
                expect_value: list[str] | None, tol: str | None, as_json: bool, raw: bool,
-               precision: int, strict: bool) -> None:
+               precision: int, strict: bool, at_file: str | None = None) -> None:
     """The body of ``grad --expect``: judge each answer, report, exit 0 or 1."""
     from ..cli import check_finite, console, load, user_errors
     from ..errors import EXIT_FAILED, ValueInputError
@@ -192,7 +192,7 @@ def run_checks(expr: str, at: list[str] | None, expect: list[str] | None,
             raise ValueInputError(f"{'--raw' if raw else '--tol'} applies to answers: give "
                                   "--expect NAME=VALUE or --expect-value NAME=VALUE")
         tolerance = parse_tolerance(tol) if tol is not None else None
-        graph, values = load(expr, at)
+        graph, values = load(expr, at, at_file)
         ev = differentiate(graph, values)
         check_finite(ev, strict)
         checks = check_all(ev, expect_value or [], expect or [], tolerance)
