@@ -8,15 +8,12 @@ backward pass one loop over it reversed. Node ids are list indices and follow th
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from .errors import LimitError
 from .ops import VAR, Op
-
-_SPACE = re.compile(r"\s+")
 
 #: The largest graph cgcli builds (about 1 GB with its values): a million terms like x*y fit.
 MAX_NODES = 2_500_000
@@ -93,7 +90,7 @@ class Graph:
         """The node's sub-expression as written, whitespace folded, cut to ``width``."""
         node = self.nodes[i]
         end = node.end if width is None else min(node.end, node.start + 4 * width + 8)
-        s = _SPACE.sub(" ", self.source[node.start:end]).strip()
+        s = " ".join(self.source[node.start:end].split())
         if width is not None and (len(s) > width or end < node.end):
             s = s[: width - 1].rstrip() + "…"
         return s

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from ..engine import Evaluation
+from ..graph import no_gc
 from . import wrt_ids
 from .numbers import json_value
 
@@ -39,7 +40,8 @@ def document(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool =
 def render(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool = True) -> str:
     """The JSON text: top-level keys on their own lines and one node per line, which reads
     well and lets the C encoder do the work (``indent=`` would fall back to pure Python)."""
-    doc = document(ev, wrt, gradients)
+    with no_gc():  # a dict per node: see graph.no_gc
+        doc = document(ev, wrt, gradients)
     nodes = doc.pop("nodes")
     dump = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
     parts = [f"  {dump(key)}: {dump(value)}" for key, value in doc.items()]

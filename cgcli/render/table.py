@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..engine import Evaluation
+from ..graph import no_gc
 from . import output_name, wrt_ids
 from .numbers import fmt_value, shape_note
 from .text import Segment, write_lines
@@ -118,7 +119,8 @@ def render(ev: Evaluation, console: Any, *, precision: int = 4,
     title = " ".join(graph.source[:400].split())
     lines: list[list[Segment]] = [[(title if len(title) <= 200 else title[:199] + "…", "bold")]]
     width = console.width if console.color_system is not None else None
-    lines += box_lines(header, _rows(ev, precision, shown), right, width)
+    with no_gc():  # several lists per row: see graph.no_gc
+        lines += box_lines(header, _rows(ev, precision, shown), right, width)
     if len(shown) < len(nodes):
         lines.append([(f"… {len(nodes) - len(shown):,} more nodes not shown "
                        f"(--max-rows {len(nodes)} shows all)", "dim")])

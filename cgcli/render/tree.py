@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..engine import Evaluation
+from ..graph import no_gc
 from .numbers import fmt_value, shape_note
 from .table import GRAD_STYLE, VALUE_STYLE
 from .text import Segment, write_lines
@@ -30,7 +31,8 @@ def render(ev: Evaluation, console: Any, *, precision: int = 4,
     """Print the tree to ``console``; ``max_depth`` defaults to what fits its width."""
     if max_depth is None:
         max_depth = max(6, (console.width - 40) // 4)
-    write_lines(console, _lines(ev, precision, max_depth))
+    with no_gc():
+        write_lines(console, _lines(ev, precision, max_depth))
 
 
 def _lines(ev: Evaluation, precision: int, max_depth: int) -> Iterator[list[Segment]]:
