@@ -179,8 +179,9 @@ def to_text(graph: Graph) -> str:
     """The canonical text of ``graph``: parsing it gives the same graph, node for node.
 
     Statements, in node order: each let-bound name (``q = x + y``), each node nothing uses
-    that has no name (an expression statement, or the output), and, if the output is a name
-    bound earlier, that name last. ``ValueError`` for what the language cannot write (a nan
+    that has no name (an expression statement, or the output), each variable first written
+    as a statement of its own (``x; y + x``), and, if the output is a name bound earlier,
+    that name last. ``ValueError`` for what the language cannot write (a nan
     constant).
     """
     nodes = graph.nodes
@@ -191,16 +192,27 @@ def to_text(graph: Graph) -> str:
     for node in nodes:
         for j in node.inputs:
             used[j] = True
+    # The nodes that end a statement: let-bound ones, ones nothing uses (an expression
+    # statement, or the output), and variables first written as a statement of their own.
+    roots = [i in printer.bound or not used[i] for i in range(len(nodes))]
+    following = -1  # the next statement's node
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if (not roots[i] and node.op is VAR and following >= 0
+                and not nodes[following].start <= node.start < nodes[following].end):
+            roots[i] = True  # written before, outside, the statement of its first use
+        if roots[i]:
+            following = i
     statements = []
     last = -1
     for node in nodes:
         i = node.id
+        if not roots[i]:
+            continue
         if i in printer.bound:
             statements.append(f"{printer.bound[i]} = {printer.expression(i)}")
-        elif not used[i]:
-            statements.append(printer.expression(i))
         else:
-            continue
+            statements.append(printer.expression(i))
         last = i
     if last != graph.output:
         name = printer.named(graph.output)
