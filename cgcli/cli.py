@@ -212,16 +212,29 @@ def note(message: str) -> None:
 def read_expression(expr: str) -> str:
     """EXPR as given: ``-`` reads it from standard input, ``@FILE`` from a file."""
     if expr == "-":
-        return sys.stdin.read()
-    if expr.startswith("@"):  # no expression starts with @ (it is the matmul operator)
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise ValueInputError(f"standard input is not UTF-8 text (byte {exc.start + 1} "
+                                  "of a chunk)") from None
+    elif expr.startswith("@"):  # no expression starts with @ (it is the matmul operator)
         path = expr[1:]
         try:
             with open(path, encoding="utf-8") as f:
-                return f.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueInputError(f"cannot read the expression from {path!r}: "
-                                  f"{getattr(exc, 'strerror', None) or exc}") from None
-    return expr
+                text = f.read()
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            why = getattr(exc, "strerror", None) or (
+                "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc))
+            raise ValueInputError(f"cannot read the expression from {path!r}: {why}") from None
+    else:
+        text = expr
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # undecodable bytes from argv, kept as surrogates
+        raise ValueInputError("the expression has bytes that are not UTF-8 text",
+                              source=text.encode("utf-8", "replace").decode("utf-8"),
+                              pos=exc.start) from None
+    return text
 
 
 def load(expr: str, at: list[str] | None,
@@ -349,13 +362,17 @@ def _run_batch(expr: str, at: list[str] | None, at_file: str | None, wrt: list[s
         check_wrt(graph, wrt)
     try:
         stream = sys.stdin if batch == "-" else open(batch, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise ValueInputError(f"--batch {batch}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ValueInputError(f"--batch {batch!r}: {getattr(exc, 'strerror', None) or exc}"
+                              ) from None
     with stream:
-        run(graph, stream, sys.stdout, shared=shared,
-            in_fmt=batch_format.value if batch_format else None,
-            out_fmt="csv" if fmt is Format.csv else "jsonl", gradients=grad, wrt=wrt,
-            report=note if skip_bad_rows else None)
+        try:
+            run(graph, stream, sys.stdout, shared=shared,
+                in_fmt=batch_format.value if batch_format else None,
+                out_fmt="csv" if fmt is Format.csv else "jsonl", gradients=grad, wrt=wrt,
+                report=note if skip_bad_rows else None)
+        except UnicodeDecodeError:
+            raise ValueInputError(f"--batch {batch}: the input is not UTF-8 text") from None
 
 
 @app.command(cls=ExpressionCommand, epilog=EPILOG)

@@ -497,6 +497,8 @@ register(Op("logsumexp", _logsumexp, _logsumexp_vjp, doc="log Σ e^x along the l
 
 def _stack(*xs: Array) -> Array:
     shapes = {np.shape(x) for x in xs}
+    if any(len(shape) >= 64 for shape in shapes):
+        raise ShapeError("arrays have at most 64 dimensions")
     if len(shapes) > 1:
         raise ShapeError("the entries of an array literal must all have the same shape, got "
                          + ", ".join(str(s) for s in sorted(shapes, key=len)))

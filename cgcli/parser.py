@@ -76,44 +76,54 @@ _OPERATOR_AFTER = {
 _CONTINUES = frozenset(("PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"))
 
 
-_NUMERIC = re.compile(r"[0-9.eE+\-,\s\[\]]*")
-_ROW = re.compile(r"\[([^\[\]]*)\]")
-_MATRIX_END = re.compile(r"\]\s*,?\s*\]")
-_SPACE = re.compile(r"\s+")
+_BRACKET = re.compile(r"[\[\]]")
+_NOT_NUMERIC = re.compile(r"[^0-9.eE+\-,\s]")
+_SPACES = re.compile(r"\s*")
 
 
 def match_numbers(text: str, pos: int) -> tuple[int, np.ndarray] | None:
     """The NUMBERS terminal at ``text[pos]`` ('['): a vector or matrix of plain numbers.
 
     Returns (end, float64 array), or None to let ``[`` be parsed by the grammar's ``array``
-    rule. Linear in the literal's length with no regex backtracking state per number (a
-    regular expression for the whole literal needs gigabytes for a million numbers); NumPy's
-    C parser converts and validates the numbers.
+    rule. Each attempt reads no further than the next bracket that breaks the pattern, so
+    lexing stays linear even for ``[[[[...`` or ``[1, [1, [1, ...`` (a regular expression
+    for the whole literal needs gigabytes of backtracking state for a million numbers);
+    NumPy's C parser converts and validates the numbers.
     """
-    stop = _NUMERIC.match(text, pos).end()  # type: ignore[union-attr]
-    inner = text.find("[", pos + 1, stop)
-    if inner != -1 and not text[pos + 1:inner].strip():  # a matrix: [[...], [...]]
-        m = _MATRIX_END.search(text, pos, stop)
-        if m is None:
+    start = _SPACES.match(text, pos + 1).end()  # type: ignore[union-attr]
+    if text.startswith("[", start):  # a matrix: [[...], [...], ...]
+        rows, at = [], start
+        while True:
+            found = _row(text, at)
+            if found is None:
+                return None
+            end, row = found
+            rows.append(row)
+            at = _SPACES.match(text, end).end()  # type: ignore[union-attr]
+            if text.startswith(",", at):
+                at = _SPACES.match(text, at + 1).end()  # type: ignore[union-attr]
+                if text.startswith("]", at):  # a trailing comma
+                    break
+                continue
+            if text.startswith("]", at):
+                break
             return None
-        end = m.end()
-        body = text[pos:end]
-        rows = _ROW.findall(body)
-        skeleton = _SPACE.sub("", _ROW.sub("R", body))
-        if skeleton not in ("[" + ",".join(["R"] * len(rows)) + tail + "]" for tail in ("", ",")):
-            return None
-        try:
-            vectors = [_number_row(r) for r in rows]
-        except ValueError:
-            return None
-        if len({len(v) for v in vectors}) > 1:
+        if len({len(r) for r in rows}) > 1:
             return None  # ragged: the array rule reports it with its position
-        return end, np.array(vectors, dtype=np.float64)
-    end = text.find("]", pos, stop)
-    if end == -1 or "[" in text[pos + 1:end]:
+        return at + 1, np.array(rows, dtype=np.float64)
+    return _row(text, pos)
+
+
+def _row(text: str, pos: int) -> tuple[int, np.ndarray] | None:
+    """A vector literal ``[1, 2, ...]`` at ``text[pos]``: (end, values) or None."""
+    m = _BRACKET.search(text, pos + 1)
+    if m is None or m.group() != "]":
+        return None
+    body = text[pos + 1:m.start()]
+    if _NOT_NUMERIC.search(body):
         return None
     try:
-        return end + 1, _number_row(text[pos + 1:end])
+        return m.end(), _number_row(body)
     except ValueError:
         return None
 
@@ -340,7 +350,11 @@ class _Builder:
                 raise self.error(ShapeError, "the entries of an array literal must all have "
                                  "the same shape (rows of a matrix the same length)",
                                  lsqb.start_pos)
-            value = np.array([x.value for x in items], dtype=np.float64)
+            try:
+                value = np.array([x.value for x in items], dtype=np.float64)
+            except ValueError:  # NumPy's limit of 64 dimensions
+                raise self.error(ShapeError, "arrays have at most 64 dimensions",
+                                 lsqb.start_pos) from None
             return _Const(value, lsqb.start_pos, rsqb.end_pos)
         return self.apply(STACK, items, lsqb.start_pos, rsqb.end_pos, lsqb.start_pos)
 

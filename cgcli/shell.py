@@ -41,10 +41,11 @@ def read_at_file(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except OSError as exc:
-        raise ValueInputError(f"--at-file {path}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueInputError(f"--at-file {path}: not a JSON object ({exc})") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+            raise ValueInputError(f"--at-file {path}: not a JSON object ({exc})") from None
+        raise ValueInputError(f"--at-file {path!r}: {getattr(exc, 'strerror', None) or exc}"
+                              ) from None
     if not isinstance(data, dict):
         raise ValueInputError(f"--at-file {path}: expected a JSON object of name: value")
     values = {}
