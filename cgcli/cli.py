@@ -452,6 +452,11 @@ register_all(app)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``cgcli`` command: exits with the documented exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        # A stream that is not UTF-8 (PYTHONIOENCODING=ascii, a cp1252 console) shows '?' for
+        # the characters it lacks (∂, box lines) instead of failing half-way through.
+        if getattr(stream, "errors", "strict") == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         app(args=argv, prog_name="cgcli")  # usage errors: Click prints them and exits 2
     except BrokenPipeError:  # e.g. `| head`: the reader left, not an error of ours

@@ -12,14 +12,29 @@ from typing import Any
 
 Segment = tuple[str, str]  # (text, Rich style)
 
+#: Stand-ins for a stream that cannot encode box drawing and math (ASCII, cp1252, ...).
+_ASCII = str.maketrans({"┏": "+", "┳": "+", "┓": "+", "┡": "+", "╇": "+", "┩": "+",
+                        "└": "+", "┴": "+", "┘": "+", "━": "-", "─": "-", "┃": "|",
+                        "│": "|", "├": "+", "∂": "d", "·": ".", "…": "~"})
+
+
+def _encodable(out: Any) -> bool:
+    try:
+        "┃∂…".encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
 
 def write_lines(console: Any, lines: Iterable[list[Segment]]) -> None:
     """Print each line of segments to ``console``: styled on a colour terminal, else plain."""
     if console.color_system is None:
         out = console.file
+        plain = _encodable(out)
         buffer: list[str] = []
         for line in lines:
-            buffer.append("".join(text for text, _ in line))
+            text = "".join(text for text, _ in line)
+            buffer.append(text if plain else text.translate(_ASCII))
             if len(buffer) >= 4096:
                 out.write("\n".join(buffer) + "\n")
                 buffer.clear()
