@@ -101,7 +101,8 @@ def run_cli(*args: str, stdin: str | io.TextIOBase = "", encoding: str = "utf-8"
     finally:
         sys.stdin = saved
     out.flush()
-    return code, out.buffer.getvalue().decode(encoding), err.getvalue()  # type: ignore[attr-defined]
+    data = out.buffer.getvalue()  # type: ignore[attr-defined]
+    return code, data.decode(encoding), err.getvalue()
 
 
 def assert_clean_outcome(code: int, err: str, strict: bool = False) -> None:
