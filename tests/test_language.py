@@ -33,6 +33,12 @@ def test_values(expr: str, expected: float) -> None:
     assert value(expr, x=3) == pytest.approx(expected, rel=1e-14)
 
 
+@pytest.mark.parametrize("text", ["٣ * x", "x + ３", "[1, ٣]"])
+def test_digits_are_ascii(text: str) -> None:
+    with pytest.raises(ParseError, match="unexpected character"):
+        cgcli.parse(text)
+
+
 def test_huge_powers_are_inf_at_once() -> None:
     assert value("9^9^9^9") == math.inf
     assert value("1e999") == math.inf
