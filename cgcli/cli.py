@@ -6,7 +6,6 @@ value, shape mismatch, a bad batch row), 3 nan or inf with ``--strict``, 4 Graph
 70 an internal error (a bug in cgcli).
 """
 
-from __future__ import annotations
 
 import os
 import re

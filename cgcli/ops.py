@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,40 +29,77 @@ from .errors import ShapeError
 Array = Any  # a NumPy array or NumPy scalar; kept loose for speed and brevity
 
 
-@dataclass(frozen=True, eq=False)
 class Op:
-    """One operation: forward, backward and how it is shown."""
+    """One operation: forward, backward and how it is shown.
 
-    name: str
-    forward: Callable[..., Array]
-    vjp: Callable[..., tuple]
-    params: tuple[str, ...] = ("x",)
-    #: Default values of trailing optional parameters (float), by parameter name.
-    defaults: dict[str, float] = field(default_factory=dict)
-    variadic: bool = False  # accepts any number (>= len(params)) of arguments
-    symbol: str | None = None  # infix or prefix operator, e.g. "+"; None: call syntax
-    precedence: int = 100  # for printing: 1 + -, 2 * / @, 3 unary, 4 ^, 100 atoms/calls
-    callable: bool = True  # may be called by name, e.g. exp(x)
-    #: One line for docs and --help; the derivative is written with g = upstream gradient.
-    doc: str = ""
-    derivative: str = ""
-    #: Gate role in the lecture's words, if it has one.
-    role: str = ""
-    #: Points where the op is smooth: tuples of inputs, used by the registry-wide VJP test.
-    samples: tuple[tuple[Any, ...], ...] = ()
-    #: The local derivative d(out)/d(input), one formula per parameter (a variadic op has one
-    #: for every input), as ``explain`` prints it: Unicode, ASCII and LaTeX. Names in a
-    #: formula: the op's parameters, ``out`` (the op's output), ``n`` (the number of elements
-    #: of the input), ``i`` (the input's position, for variadic ops) and ``g`` (the upstream
-    #: gradient). A formula without ``g`` is a factor that multiplies g (elementwise); one
-    #: with ``g`` is the whole vector-Jacobian product. ``[c]`` is 1 where c holds, else 0.
-    local: tuple[str, ...] = ()
-    local_ascii: tuple[str, ...] = ()
-    local_latex: tuple[str, ...] = ()
-    #: For an op with kinks (relu, abs, max, ...): ``kinks(out, *xs)`` says on which side of
-    #: each kink its inputs are; between two points where it gives equal arrays the op is
-    #: smooth. ``check`` uses it to tell a kink from a wrong gradient. None: smooth.
-    kinks: Callable[..., Any] | None = None
+    A plain class with slots rather than a dataclass: the registry is built at every start
+    of the command, and this keeps that cheap. Treat instances as immutable; ``replace``
+    makes a changed copy.
+    """
+
+    __slots__ = ("callable", "defaults", "derivative", "doc", "forward", "kinks", "local",
+                 "local_ascii", "local_latex", "name", "params", "precedence", "role",
+                 "samples", "symbol", "variadic", "vjp")
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Array],
+        vjp: Callable[..., tuple],
+        params: tuple[str, ...] = ("x",),
+        defaults: dict[str, float] | None = None,
+        variadic: bool = False,
+        symbol: str | None = None,
+        precedence: int = 100,
+        callable: bool = True,
+        doc: str = "",
+        derivative: str = "",
+        role: str = "",
+        samples: tuple[tuple[Any, ...], ...] = (),
+        local: tuple[str, ...] = (),
+        local_ascii: tuple[str, ...] = (),
+        local_latex: tuple[str, ...] = (),
+        kinks: Callable[..., Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.params = params
+        #: Default values of trailing optional parameters (float), by parameter name.
+        self.defaults = {} if defaults is None else defaults
+        self.variadic = variadic  # accepts any number (>= len(params)) of arguments
+        self.symbol = symbol  # infix or prefix operator, e.g. "+"; None: call syntax
+        self.precedence = precedence  # printing: 1 + -, 2 * / @, 3 unary, 4 ^, 100 atoms
+        self.callable = callable  # may be called by name, e.g. exp(x)
+        #: One line for docs and --help; the derivative is written with g = upstream gradient.
+        self.doc = doc
+        self.derivative = derivative
+        #: Gate role in the lecture's words, if it has one.
+        self.role = role
+        #: Points where the op is smooth: tuples of inputs, for the registry-wide VJP test.
+        self.samples = samples
+        #: The local derivative d(out)/d(input), one formula per parameter (a variadic op has
+        #: one for every input), as ``explain`` prints it: Unicode, ASCII and LaTeX. Names in
+        #: a formula: the op's parameters, ``out`` (the op's output), ``n`` (the number of
+        #: elements of the input), ``i`` (the input's position, for variadic ops) and ``g``
+        #: (the upstream gradient). A formula without ``g`` is a factor that multiplies g
+        #: (elementwise); one with ``g`` is the whole vector-Jacobian product. ``[c]`` is 1
+        #: where c holds, else 0.
+        self.local = local
+        self.local_ascii = local_ascii
+        self.local_latex = local_latex
+        #: For an op with kinks (relu, abs, max, ...): ``kinks(out, *xs)`` says on which side
+        #: of each kink its inputs are; between two points where it gives equal arrays the op
+        #: is smooth. ``check`` uses it to tell a kink from a wrong gradient. None: smooth.
+        self.kinks = kinks
+
+    def replace(self, **changes: Any) -> Op:
+        """A copy with some fields changed (like ``dataclasses.replace``)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        return Op(**{**fields, **changes})
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
 
     @property
     def min_args(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import TYPE_CHECKING
 
@@ -82,7 +81,7 @@ def _broken(name: str, factor: float = 1.1) -> cgcli.ops.Op:
     def vjp(g: object, out: object, *xs: object) -> tuple:
         return tuple(factor * np.asarray(p) for p in op.vjp(g, out, *xs))
 
-    return dataclasses.replace(op, vjp=vjp)
+    return op.replace(vjp=vjp)
 
 
 def test_check_fails_on_a_wrong_registry_entry(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
