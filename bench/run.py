@@ -202,7 +202,7 @@ def bench_scaling(small: int, large: int) -> list[tuple[str, str, str, str]]:
             "engine (forward + backward)": lambda g=graph: backward(g, forward(g, AT)),
             **{f"output: {k}": f for k, f in render_all(ev).items()},
         }
-        sizes[n] = {name: best_of(fn, 2) for name, fn in steps.items()}
+        sizes[n] = {name: best_of(fn, 3) for name, fn in steps.items()}
     for name in sizes[small]:
         a, b = sizes[small][name], sizes[large][name]
         rows.append((name, f"{a * 1000:.0f} ms", f"{b * 1000:.0f} ms", f"{b / a:.1f} (goal ≤ 12)"))
@@ -256,7 +256,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer rounds, smaller sizes")
     ap.add_argument("-o", "--output", type=Path, help="also write the markdown report here")
     args = ap.parse_args()
-    rounds = 7 if args.quick else 21
+    rounds = 7 if args.quick else 31
     large = 20_000 if args.quick else 100_000
     small = large // 10
     out = io.StringIO()

@@ -279,6 +279,17 @@ def console() -> Any:
     return Console(highlight=False, **color_settings(_settings["color"]))
 
 
+def line_console() -> Any:
+    """A console for the line renderers (table, tree): Rich only when colour is shown."""
+    from .shell import color_settings
+
+    if color_settings(_settings["color"]).get("color_system", "auto") is None:
+        from .render.text import PlainConsole
+
+        return PlainConsole(sys.stdout)
+    return console()
+
+
 def check_finite(ev: Any, strict: bool) -> None:
     """Note (or, with ``strict``, raise) where nan or inf first appeared."""
     fault = ev.nonfinite()
@@ -329,11 +340,11 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
     elif fmt is Format.tree:
         from .render.tree import render as render_tree
 
-        render_tree(ev, console(), precision=precision, max_depth=max_depth)
+        render_tree(ev, line_console(), precision=precision, max_depth=max_depth)
     else:
         from .render.table import render as render_table
 
-        render_table(ev, console(), precision=precision, wrt=wrt, max_rows=max_rows)
+        render_table(ev, line_console(), precision=precision, wrt=wrt, max_rows=max_rows)
 
 
 def _one_gradient(graph: Any, wrt: list[str] | None) -> list[str]:
