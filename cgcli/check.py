@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import forward
+from .engine import all_finite, forward
 from .graph import Graph
 from .jacobian import jacobian
 from .render.numbers import abbreviate
@@ -90,9 +90,6 @@ class CheckResult:
         return not any(v.failures for v in self.variables)
 
 
-def _finite(v: Any) -> bool:
-    return bool(np.all(np.isfinite(v)))
-
 
 def _sides(graph: Graph, values: list) -> dict[int, bytes]:
     """For every op with kinks: which side of them it is on (Op.kinks)."""
@@ -154,7 +151,7 @@ class _Probe:
         for h in (STEP * max(1.0, x), STEP * x):
             fp, hp, plus = self.shifted(name, k, h)
             fm, hm, minus = self.shifted(name, k, -h)
-            if (_finite(fp) and _finite(fm)) or not 0 < x < 1:
+            if (all_finite(fp) and all_finite(fm)) or not 0 < x < 1:
                 break
         with np.errstate(all="ignore"):
             fd = (fp - fm) / (hp - hm)
@@ -164,7 +161,7 @@ class _Probe:
                    if _sides(self.graph, plus).get(i) != side
                    or _sides(self.graph, minus).get(i) != side]
         agrees = bool(np.all(np.abs(a - fd) <= tol * np.maximum(1.0, big)))
-        if not (_finite(fp) and _finite(fm) and _finite(self.f0)):
+        if not (all_finite(fp) and all_finite(fm) and all_finite(self.f0)):
             status, note = "undefined", f"the function is not finite within ±{h:.1e}"
         elif crossed or not agrees:
             with np.errstate(all="ignore"):

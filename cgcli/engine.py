@@ -69,7 +69,7 @@ class Evaluation:
         choice of the caller.
         """
         graph = self.graph
-        bad = [not _finite(v) for v in self.values]
+        bad = [not all_finite(v) for v in self.values]
         for node in graph.nodes:
             if bad[node.id] and not any(bad[j] for j in node.inputs):
                 v = _fmt(self.values[node.id])
@@ -83,11 +83,11 @@ class Evaluation:
         grads = self.grads
         for node in reversed(graph.nodes[: graph.output + 1]):
             g = grads[node.id]
-            if g is None or _finite(g) or bad[node.id]:
+            if g is None or all_finite(g) or bad[node.id]:
                 continue
             culprit = next((c for c in graph.nodes[node.id + 1: graph.output + 1]
                             if node.id in c.inputs and grads[c.id] is not None
-                            and _finite(grads[c.id])), None)
+                            and all_finite(grads[c.id])), None)
             out = graph.nodes[graph.output].name or "f"
             msg = f"∂{out}/∂{graph.label(node.id)} = {_fmt(g)}"
             if culprit is not None:
@@ -116,7 +116,8 @@ def _fmt(v: Any) -> str:
     return fmt_value(v)
 
 
-def _finite(v: Any) -> bool:
+def all_finite(v: Any) -> bool:
+    """Is every element of ``v`` finite (no nan, no ±inf)?"""
     if isinstance(v, float):  # np.float64 too: the common scalar case, kept cheap
         return math.isfinite(v)
     return bool(np.all(np.isfinite(v)))

@@ -151,10 +151,6 @@ CONST = register(Op("const", _no_forward, _no_vjp, params=(), callable=False, do
 
 # --- arithmetic ---------------------------------------------------------------------------
 
-def _ones_like(x: Array) -> Array:
-    return np.ones(np.shape(x))
-
-
 ADD = register(Op(
     "add", np.add, lambda g, out, a, b: (g, g), params=("a", "b"), symbol="+", precedence=1,
     callable=False, doc="a + b", derivative="∂/∂a = 1, ∂/∂b = 1",

@@ -69,10 +69,6 @@ class _Const:
         self.value, self.start, self.end, self.name = value, start, end, name
 
 
-_OPERATOR_AFTER = {
-    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "AT": "'@'", "POW": "'^'",
-    "EQUAL": "'='", "COMMA": "','", "LPAR": "'('", "LSQB": "'['",
-}
 _CONTINUES = frozenset(("PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"))
 
 
@@ -154,6 +150,8 @@ def _is_token(x: Any, kind: str) -> bool:
 class _Postlex:
     """Drop newlines inside brackets and after an operator, so expressions may span lines."""
 
+    # Lark's postlexer protocol, for where Lark itself parses with this postlexer (the test
+    # that compares cgcli's driver with Lark's parser).
     always_accept = ("NEWLINE",)
 
     def process(self, stream):

@@ -40,28 +40,10 @@ def fmt_scalar(x: float, precision: int = 4) -> str:
 
 
 def fmt_value(v: Any, precision: int = 4, multiline: bool = False) -> str:
-    """A scalar or an array, arrays as nested lists (long axes abbreviated with …)."""
-    a = np.asarray(v, dtype=np.float64)
-    if a.ndim == 0:
-        return fmt_scalar(float(a), precision)
-    return _fmt_array(a, precision, "\n " if multiline else " ")
-
-
-def _fmt_array(a: np.ndarray, precision: int, row_sep: str) -> str:
-    if a.ndim == 1:
-        items = [fmt_scalar(float(x), precision) for x in _ends(a)]
-    else:
-        items = [_fmt_array(row, precision, " ") for row in _ends(a)]
-    n = a.shape[0]
-    if n > 2 * EDGE_ITEMS:
-        items.insert(EDGE_ITEMS, "…")
-    sep = "," + (row_sep if a.ndim >= 2 else " ")
-    return "[" + sep.join(items) + "]"
-
-
-def _ends(a: np.ndarray) -> Any:
-    n = a.shape[0]
-    return a if n <= 2 * EDGE_ITEMS else np.concatenate([a[:EDGE_ITEMS], a[-EDGE_ITEMS:]])
+    """A scalar or an array, arrays as nested lists (long axes abbreviated with …); a
+    ``multiline`` matrix puts each row on a line of its own."""
+    return abbreviate(v, lambda x: fmt_scalar(x, precision), EDGE_ITEMS,
+                      "\n " if multiline else " ")
 
 
 def shape_note(v: Any) -> str:
@@ -84,9 +66,10 @@ def json_value(v: Any) -> Any:
     return [json_value(x) for x in a]
 
 
-def abbreviate(v: Any, fmt: Any = fmt_scalar, edge: int = 2) -> str:
+def abbreviate(v: Any, fmt: Any = fmt_scalar, edge: int = 2, row_sep: str = " ") -> str:
     """``v`` as ``fmt`` of a scalar, or nested lists whose axes longer than ``2·edge`` keep only
-    their ends around an ellipsis: ``[0.1, 0.2, …, 0.9, 1]``. ``fmt`` formats one float."""
+    their ends around an ellipsis: ``[0.1, 0.2, …, 0.9, 1]``. ``fmt`` formats one float;
+    ``row_sep`` follows the comma between the rows of a matrix (``"\n "``: one per line)."""
     a = np.asarray(v, dtype=np.float64)
     if a.ndim == 0:
         return fmt(float(a))
@@ -95,11 +78,11 @@ def abbreviate(v: Any, fmt: Any = fmt_scalar, edge: int = 2) -> str:
         n = x.shape[0]
         return list(x) if n <= 2 * edge else [*x[:edge], None, *x[-edge:]]
 
-    def text(x: Any) -> str:
+    def text(x: Any, sep: str = ", ") -> str:
         if x is None:
             return "…"
         if np.ndim(x) == 0:
             return fmt(float(x))
-        return "[" + ", ".join(text(y) for y in ends(x)) + "]"
+        return "[" + sep.join(text(y) for y in ends(x)) + "]"
 
-    return text(a)
+    return text(a, "," + row_sep if a.ndim >= 2 else ", ")
