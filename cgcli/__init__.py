@@ -14,41 +14,45 @@ The library works without the command line::
 forward and backward passes, both returning an :class:`Evaluation` with every node's value
 (and gradient). Values may be numbers, nested lists, NumPy arrays or constant expressions
 such as ``"pi/4"``. Input errors raise :class:`CgcliError`.
+
+The names are imported on first use (PEP 562), so ``import cgcli`` and the command line's
+start-up do not pay for NumPy until a computation needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .engine import Evaluation, backward, forward, unbroadcast
-from .errors import CgcliError
-from .graph import Graph, Node
-from .parser import parse, parse_value
+from ._version import __version__
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .api import evaluate, gradients
+    from .engine import Evaluation, backward, forward, unbroadcast
+    from .errors import CgcliError
+    from .graph import Graph, Node
+    from .parser import parse, parse_value
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "CgcliError": "errors", "Evaluation": "engine", "Graph": "graph", "Node": "graph",
+    "backward": "engine", "evaluate": "api", "forward": "engine", "gradients": "api",
+    "parse": "parser", "parse_value": "parser", "unbroadcast": "engine",
+}
 __all__ = [
-    "CgcliError", "Evaluation", "Graph", "Node", "backward", "evaluate", "forward",
+    "CgcliError", "Evaluation", "Graph", "Node", "__version__", "backward", "evaluate", "forward",
     "gradients", "parse", "parse_value", "unbroadcast",
 ]
 
 
-def _prepare(expr: str | Graph, at: Mapping[str, Any] | None, kw: dict[str, Any]) -> tuple:
-    graph = parse(expr) if isinstance(expr, str) else expr
-    values = {**(at or {}), **kw}
-    return graph, {k: parse_value(v, k) if isinstance(v, str) else v for k, v in values.items()}
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cgcli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
 
-def evaluate(expr: str | Graph, at: Mapping[str, Any] | None = None, **values: Any) -> Evaluation:
-    """Forward pass: every node's value. ``at``/keywords give the variables' values."""
-    from .engine import evaluate as _evaluate
-
-    return _evaluate(*_prepare(expr, at, values))
-
-
-def gradients(expr: str | Graph, at: Mapping[str, Any] | None = None,
-              **values: Any) -> Evaluation:
-    """Forward and backward pass: every node's value and d(output)/d(node)."""
-    from .engine import differentiate
-
-    return differentiate(*_prepare(expr, at, values))
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,5 +1,5 @@
 """``python -m cgcli``: the same as the ``cgcli`` command."""
 
-from .cli import run
+from .cli.app import run
 
 run()

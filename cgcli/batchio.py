@@ -224,7 +224,7 @@ class Writer:
 
 
 def _json_ready(v: Any) -> Any:
-    from .render.numbers import json_value
+    from .numbers import json_value
 
     return json_value(v)
 

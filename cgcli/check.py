@@ -29,7 +29,7 @@ import numpy as np
 from .engine import all_finite, forward
 from .graph import Graph
 from .jacobian import jacobian
-from .render.numbers import abbreviate
+from .numbers import abbreviate
 
 #: The relative step: the cube root of float64's machine epsilon.
 STEP = float(np.finfo(np.float64).eps) ** (1 / 3)

@@ -8,13 +8,14 @@ never in place, so no two nodes ever share a gradient buffer.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import EXIT_NUMERIC, CgcliError, NameError_, ShapeError, ValueInputError
 from .graph import Graph, no_gc
+from .numbers import fmt_value
 from .ops import CONST, VAR
 
 
@@ -111,8 +112,6 @@ class NumericFault(CgcliError):
 
 
 def _fmt(v: Any) -> str:
-    from .render.numbers import fmt_value
-
     return fmt_value(v)
 
 
@@ -234,6 +233,15 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
         if rg[node.id] and grads[node.id] is None:
             grads[node.id] = np.zeros(values[node.id].shape)
     return grads
+
+
+def wrt_ids(graph: Graph, wrt: Sequence[str] | None) -> list[tuple[str, int]]:
+    """(name, node id) of the gradients to report: all variables, or the ``wrt`` names
+    (variables or let-bound names, checked by :func:`check_wrt`)."""
+    if not wrt:
+        return list(graph.variables.items())
+    return [(name, graph.variables[name] if name in graph.variables else graph.bindings[name])
+            for name in wrt]
 
 
 def check_wrt(graph: Graph, wrt: Iterable[str]) -> None:

@@ -46,9 +46,9 @@ import numpy as np
 from .engine import Evaluation, differentiate
 from .errors import NameError_, ValueInputError
 from .graph import Graph
+from .numbers import json_value
 from .ops import CONST, VAR
 from .parser import parse, parse_value
-from .render.numbers import json_value
 
 #: An exact answer (an expression such as ``pi/4``) must agree to this relative difference.
 EXACT_RTOL = 1e-9

@@ -26,7 +26,6 @@ from .errors import ShapeError
 from .graph import Graph
 from .notation import NAME, LatexNotation, Notation, Piece, notation, substitute
 from .ops import CONST
-from .render import output_name
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def explain(ev: Evaluation, notation_name: str = "unicode", precision: int = 3) 
         raise ValueError("explain needs a backward pass: use cgcli.gradients()")
     nota = notation(notation_name)
     root = graph.output
-    out_name = output_name(ev)
+    out_name = ev.graph.output_name
     out_piece = ((LatexNotation.name_of(out_name), True) if nota.name == "latex"
                  else nota.piece(nota.plain(out_name)))
     labels: dict[int, Piece] = {root: out_piece}  # the output is called by its name, or f

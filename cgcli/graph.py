@@ -95,6 +95,11 @@ class Graph:
             s = s[: width - 1].rstrip() + "…"
         return s
 
+    @property
+    def output_name(self) -> str:
+        """What to call the output in ∂out/∂x: its bound name, else f."""
+        return self.nodes[self.output].name or "f"
+
     def label(self, i: int, width: int | None = 40) -> str:
         """What a reader calls the node: its name if it has one, else its sub-expression."""
         node = self.nodes[i]

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from .graph import Graph
+from .numbers import abbreviate, fmt_scalar
 from .ops import CONST, Op
-from .render.numbers import abbreviate, fmt_scalar
 
 NOTATIONS = ("unicode", "ascii", "latex")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from cgcli.cli import main
+from cgcli.cli.app import main
 
 #: cli(*args) -> (exit code, stdout, stderr)
 Run = Callable[..., tuple[int, str, str]]

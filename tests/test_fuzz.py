@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import cgcli
-from cgcli.cli import main
+from cgcli.cli.app import main
 from cgcli.errors import CgcliError
 from cgcli.ops import FUNCTIONS, REGISTRY
 from cgcli.printer import literal, to_text

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..check import CheckResult, Element
-from .numbers import abbreviate, fmt_scalar, json_value
+from ..numbers import abbreviate, fmt_scalar, json_value
 
 #: At most this many failing (and kink) elements are listed one by one.
 LISTED = 10

@@ -12,8 +12,7 @@ import numpy as np
 
 from ..engine import Evaluation
 from ..exercises import Answer, Check, Exercise, Question, answer_of
-from . import output_name
-from .numbers import fmt_scalar, fmt_value, json_value
+from ..numbers import fmt_scalar, fmt_value, json_value
 
 RIGHT_STYLE, WRONG_STYLE = "bold green", "bold red"
 
@@ -35,7 +34,7 @@ def shown_digits(answer: Answer, correct: Any, precision: int) -> int:
 
 
 def _what(ev: Evaluation, check: Check) -> str:
-    return "value" if check.kind == "value" else f"∂{output_name(ev)}/∂{check.name}"
+    return "value" if check.kind == "value" else f"∂{ev.graph.output_name}/∂{check.name}"
 
 
 def _why(check: Check) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..explain import Explanation, Step, Term
 from ..notation import notation
-from .numbers import json_value
+from ..numbers import json_value
 
 
 def _inputs_text(ex: Explanation) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Evaluation
-from .numbers import fmt_scalar, json_value
+from ..numbers import fmt_scalar, json_value
 
 #: Tables show at most this many rows and columns, the ends of each around an ellipsis.
 MAX_ROWS, MAX_COLUMNS = 40, 12

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ..engine import Evaluation
+from ..engine import Evaluation, wrt_ids
 from ..graph import no_gc
-from . import wrt_ids
-from .numbers import json_value
+from ..numbers import json_value
 
 
 def document(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool = True) -> dict:
@@ -24,7 +23,7 @@ def document(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool =
     }
     grads = ev.grads if gradients else None
     if grads is not None:
-        doc["gradients"] = {name: json_value(grads[i]) for name, i in wrt_ids(ev, wrt)}
+        doc["gradients"] = {name: json_value(grads[i]) for name, i in wrt_ids(ev.graph, wrt)}
     nodes = []
     for node in graph.nodes:
         item = {"id": node.id, "op": node.op.name, "inputs": list(node.inputs),

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..chain import edges
 from ..graph import Graph
+from ..numbers import abbreviate, fmt_scalar, shape_note
 from ..ops import CONST, VAR
-from .numbers import abbreviate, fmt_scalar, shape_note
 
 #: Arrays with more elements than this show the ends of each axis only.
 FULL_SIZE = 6

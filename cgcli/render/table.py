@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..engine import Evaluation
+from ..engine import Evaluation, wrt_ids
 from ..graph import no_gc
-from . import output_name, wrt_ids
-from .numbers import fmt_value, shape_note
+from ..numbers import fmt_value, shape_note
 from .text import Segment, write_lines
 
 VALUE_STYLE, GRAD_STYLE = "green", "red"  # as in the lecture's figures
@@ -111,7 +110,7 @@ def render(ev: Evaluation, console: Any, *, precision: int = 4,
            wrt: Sequence[str] | None = None, max_rows: int | None = None) -> None:
     """Print the node table (and, after a backward pass, the gradients) to ``console``."""
     graph, grads = ev.graph, ev.grads
-    out = output_name(ev)
+    out = ev.graph.output_name
     nodes = graph.nodes
     shown = nodes if max_rows is None or len(nodes) <= max_rows else nodes[:max_rows]
     header = ["id", "op", "node", "value"] + ([f"∂{out}/∂node"] if grads is not None else [])
@@ -125,7 +124,7 @@ def render(ev: Evaluation, console: Any, *, precision: int = 4,
         lines.append([(f"… {len(nodes) - len(shown):,} more nodes not shown "
                        f"(--max-rows {len(nodes)} shows all)", "dim")])
     if grads is not None:
-        items = wrt_ids(ev, wrt)
+        items = wrt_ids(ev.graph, wrt)
         if items:
             lines.append([])
             for name, i in items:

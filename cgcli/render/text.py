@@ -8,6 +8,7 @@ costs microseconds per line; on a colour terminal each line goes through Rich.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -63,3 +64,31 @@ def write_lines(console: Any, lines: Iterable[list[Segment]]) -> None:
 
     for line in lines:
         console.print(Text.assemble(*line), no_wrap=True, overflow="ellipsis", crop=True)
+
+
+def color_settings(choice: str) -> dict[str, Any]:
+    """Rich Console keyword arguments for ``--color auto|always|never``.
+
+    ``auto`` colours only a terminal, and never when ``NO_COLOR`` is set (Rich's own rule);
+    ``always`` colours pipes too; ``never`` never does.
+    """
+    if choice == "always":
+        return {"force_terminal": True, "color_system": "standard"}
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return {"no_color": True, "color_system": None}
+    return {} if sys.stdout.isatty() else {"color_system": None}
+
+
+def rich_console(choice: str = "auto") -> Any:
+    """A Rich console on standard output, coloured as ``choice`` says (see
+    :func:`color_settings`)."""
+    from rich.console import Console
+
+    return Console(highlight=False, **color_settings(choice))
+
+
+def line_console(choice: str = "auto") -> Any:
+    """A console for the line renderers (table, tree): Rich only when colour is shown."""
+    if color_settings(choice).get("color_system", "auto") is None:
+        return PlainConsole(sys.stdout)
+    return rich_console(choice)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..engine import Evaluation
 from ..graph import no_gc
-from .numbers import fmt_value, shape_note
+from ..numbers import fmt_value, shape_note
 from .table import GRAD_STYLE, VALUE_STYLE
 from .text import Segment, write_lines
 

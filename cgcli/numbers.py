@@ -1,4 +1,5 @@
-"""Number formatting shared by the renderers: significant digits, abbreviated arrays."""
+"""Numbers as text: significant digits, abbreviated arrays, JSON values, bare numbers for
+scripts. Data, not screen: the library and every renderer share these."""
 
 from __future__ import annotations
 
@@ -86,3 +87,24 @@ def abbreviate(v: Any, fmt: Any = fmt_scalar, edge: int = 2, row_sep: str = " ")
         return "[" + sep.join(text(y) for y in ends(x)) + "]"
 
     return text(a, "," + row_sep if a.ndim >= 2 else ", ")
+
+
+def raw_number(x: float) -> str:
+    """The shortest text that reads back as ``x``; whole numbers without ``.0``, so that
+    ``$(( $(cgcli eval "2^10" --raw) + 1 ))`` works in a shell."""
+    if not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x.is_integer() and abs(x) < 2**53:
+        return str(int(x))
+    return repr(float(x))
+
+
+def raw_value(v: Any) -> str:
+    """A scalar as one number; a vector as numbers separated by spaces; a matrix one row per
+    line (what ``read -a`` and ``while read`` expect)."""
+    a = np.asarray(v, dtype=np.float64)
+    if a.ndim == 0:
+        return raw_number(float(a))
+    if a.ndim == 1:
+        return " ".join(raw_number(x) for x in a.tolist())
+    return "\n".join(raw_value(row) for row in a.reshape(-1, a.shape[-1]))

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Evaluation
-from .errors import CgcliError
-from .exercises import Answer, Question, Tolerance, Verdict, answer_of, judge, read_answer
+from ..engine import Evaluation
+from ..errors import CgcliError
+from ..exercises import Answer, Question, Tolerance, Verdict, answer_of, judge, read_answer
 
 #: Reads one answer after showing the prompt; raises EOFError or KeyboardInterrupt to stop.
 Reader = Callable[[str], str]
@@ -75,12 +75,11 @@ def run(ev: Evaluation, asked: Sequence[Question], console: Any, read: Reader, *
     """Show the forward values, ask each ``grad`` question in order, and return the score."""
     from rich.text import Text
 
-    from .explain import explain
-    from .render import output_name
-    from .render.exercises import RIGHT_STYLE, WRONG_STYLE
-    from .render.table import render as render_table
+    from ..explain import explain
+    from ..render.exercises import RIGHT_STYLE, WRONG_STYLE
+    from ..render.table import render as render_table
 
-    out = output_name(ev)
+    out = ev.graph.output_name
     if title:
         console.print(Text(title, style="bold"))
     render_table(Evaluation(ev.graph, ev.values), console, precision=precision)
@@ -133,9 +132,9 @@ def _show_wrong(console: Any, step: Any, correct: Any, answer: Answer | None,
     """The correct value (one digit more than the answer claims), why, and the hint."""
     from rich.text import Text
 
-    from .render.exercises import WRONG_STYLE, shown_digits
-    from .render.numbers import fmt_value
-    from .render.table import GRAD_STYLE
+    from ..numbers import fmt_value
+    from ..render.exercises import WRONG_STYLE, shown_digits
+    from ..render.table import GRAD_STYLE
 
     digits = precision if answer is None else shown_digits(answer, correct, precision)
     line = Text("  wrong: ", style=WRONG_STYLE)

@@ -1,0 +1,54 @@
+"""The house keeps its shape: layers import downward only, and start-up stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def contracts() -> list[dict]:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["tool"]["importlinter"]["contracts"]
+
+
+@pytest.mark.skipif(not LINT_IMPORTS.exists(), reason="import-linter is in the test extra")
+def test_import_contracts_are_kept() -> None:
+    proc = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 broken" in proc.stdout
+
+
+def test_every_library_module_is_in_the_library_layer() -> None:
+    """A new module at the top of the package is library code: it joins the third layer (and
+    the contract that keeps Rich and Typer out of it), or import-linter cannot guard it."""
+    layers = next(c for c in contracts() if c["type"] == "layers")["layers"]
+    library = {m.strip() for m in layers[-1].split(":")}
+    screenless = next(c for c in contracts() if c["type"] == "forbidden"
+                      and "rich" in c["forbidden_modules"])["source_modules"]
+    found = {p.stem for p in (ROOT / "cgcli").glob("*.py")} - {"__init__", "__main__",
+                                                               "_version"}
+    assert found == library
+    assert {f"cgcli.{m}" for m in found - {"_parser_tables"}} == set(screenless)
+    subpackages = {p.name for p in (ROOT / "cgcli").iterdir()
+                   if p.is_dir() and (p / "__init__.py").exists()}
+    assert subpackages == {"cli", "render"}
+
+
+def test_a_core_command_imports_no_numpy_rich_or_other_command_modules() -> None:
+    """Importing the app (as every run does) pulls in no heavy module: NumPy only when a
+    value needs it, Rich only where colour is drawn, other command modules only when run."""
+    code = ("import sys; import cgcli.cli.app as a; a.register_commands(['grad']); "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith(('numpy', 'rich', "
+            "'cgcli.cli.teach', 'cgcli.cli.exercises', 'cgcli.render')))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []
