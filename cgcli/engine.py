@@ -219,7 +219,7 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
             for j, gj in zip(ins, parts, strict=False):
                 if not rg[j]:
                     continue
-                shape = values[j].shape
+                shape = np.shape(values[j])
                 if gj.shape != shape:
                     gj = unbroadcast(gj, shape)
                 prev = grads[j]
@@ -231,7 +231,7 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
                     grads[j] = gj
     for node in nodes:  # nodes that depend on a variable but do not reach the root
         if rg[node.id] and grads[node.id] is None:
-            grads[node.id] = np.zeros(values[node.id].shape)
+            grads[node.id] = np.zeros(np.shape(values[node.id]))
     return grads
 
 

@@ -13,9 +13,7 @@ import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ArityError,
@@ -29,6 +27,9 @@ from .errors import (
 from .graph import Graph, no_gc
 from .lalr import END, Parser, Token, UnexpectedCharacter, UnexpectedToken, export_tables
 from .ops import CONST, CONSTANTS, FUNCTIONS, IDENTITY, REGISTRY, STACK, VAR, Op
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 #: The grammar ships inside the package (wheel) and lives in grammars/ in a source checkout.
@@ -86,6 +87,8 @@ def match_numbers(text: str, pos: int) -> tuple[int, np.ndarray] | None:
     for the whole literal needs gigabytes of backtracking state for a million numbers);
     NumPy's C parser converts and validates the numbers.
     """
+    import numpy as np  # an array literal: the first place a scalar expression avoids NumPy
+
     start = _SPACES.match(text, pos + 1).end()  # type: ignore[union-attr]
     if text.startswith("[", start):  # a matrix: [[...], [...], ...]
         rows, at = [], start
@@ -132,6 +135,8 @@ def _number_row(text: str) -> np.ndarray:
         text = text[:-1]
     if not text or text.endswith(",") or text.startswith(","):
         raise ValueError("empty entry")
+    import numpy as np
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy only warns when it stops early at bad text
         try:
@@ -242,7 +247,7 @@ class _Builder:
     def number(self, c: list) -> _Const:
         tok = c[0]
         # float() of any digit string is IEEE float64: 1e999 is inf, 5,000 digits are fine.
-        return _Const(np.float64(float(tok.value)), tok.start_pos, tok.end_pos)
+        return _Const(float(tok.value), tok.start_pos, tok.end_pos)
 
     def numbers(self, c: list) -> _Const:
         """A literal vector or matrix of plain numbers (converted by the lexer's matcher)."""
@@ -269,7 +274,7 @@ class _Builder:
         if name in g.bindings:
             return _At(g.bindings[name], tok.start_pos, tok.end_pos)
         if name in CONSTANTS:
-            return _Const(np.float64(CONSTANTS[name]), tok.start_pos, tok.end_pos, name)
+            return _Const(CONSTANTS[name], tok.start_pos, tok.end_pos, name)
         if name in FUNCTIONS:
             op = FUNCTIONS[name]
             raise self.error(NameError_, f"'{name}' is a function: call it as {op.signature()}",
@@ -329,7 +334,7 @@ class _Builder:
                 refs.append(keywords.pop(key))
             elif key in op.defaults:
                 if any(k in keywords for k in op.params[len(refs):]):  # fill a gap
-                    refs.append(_Const(np.float64(op.defaults[key]), pos, pos))
+                    refs.append(_Const(float(op.defaults[key]), pos, pos))
                 else:
                     break
             else:
@@ -343,6 +348,8 @@ class _Builder:
         lsqb, rsqb = c[0], c[-1]
         items = [x for x in c[1:-1] if x is not None and not _is_token(x, "COMMA")]
         if all(isinstance(x, _Const) for x in items):
+            import numpy as np
+
             shapes = {np.shape(x.value) for x in items}
             if len(shapes) > 1:
                 raise self.error(ShapeError, "the entries of an array literal must all have "
@@ -533,8 +540,8 @@ def _parse_error(text: str, pos: int, tok: Token | None, expected: set[str],
     return ParseError(msg, source=text, pos=pos, what=what)
 
 
-def parse_value(text: str, name: str = "value") -> np.ndarray:
-    """Evaluate a constant expression (an ``--at`` value) to a float64 array."""
+def parse_value(text: str, name: str = "value") -> float | np.ndarray:
+    """Evaluate a constant expression (an ``--at`` value): a float, or a float64 array."""
     from .engine import evaluate
 
     what = f"value of {name}"
@@ -545,7 +552,13 @@ def parse_value(text: str, name: str = "value") -> np.ndarray:
         raise ValueInputError(f"a value must be a constant expression; '{var}' is not a "
                               "known constant", source=text, pos=node.start, what=what)
     try:
-        return np.asarray(evaluate(graph, {}).value, dtype=np.float64)
+        value = evaluate(graph, {}).values[graph.output]
     except CgcliError as exc:
         exc.what = what
         raise
+    if isinstance(value, float):  # np.float64 too
+        return float(value)
+    import numpy as np
+
+    value = np.asarray(value, dtype=np.float64)
+    return float(value) if value.ndim == 0 else value
