@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import cgcli
-from cgcli.batch import evaluate as batch_evaluate
+from cgcli.batched import evaluate as batch_evaluate
 from cgcli.batchio import CHUNK_ROWS
 
 EXPR = "1/(1+exp(-(w*x+b)))"

@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from .api import evaluate, gradients
     from .engine import Evaluation, backward, forward, unbroadcast
     from .errors import CgcliError
-    from .graph import Graph, Node
+    from .graphs import Graph, Node
     from .parser import parse, parse_value
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
-    "CgcliError": "errors", "Evaluation": "engine", "Graph": "graph", "Node": "graph",
+    "CgcliError": "errors", "Evaluation": "engine", "Graph": "graphs", "Node": "graphs",
     "backward": "engine", "evaluate": "api", "forward": "engine", "gradients": "api",
     "parse": "parser", "parse_value": "parser", "unbroadcast": "engine",
 }

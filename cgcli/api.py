@@ -8,7 +8,7 @@ from typing import Any
 
 from .engine import Evaluation, differentiate
 from .engine import evaluate as _evaluate
-from .graph import Graph
+from .graphs import Graph
 from .parser import parse, parse_value
 
 

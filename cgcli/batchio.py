@@ -1,7 +1,7 @@
 """Batch input and output: CSV or JSON Lines in, JSON Lines or CSV out, in chunks.
 
 Rows are read a chunk at a time (NumPy parses CSV numbers in C), pushed through one batched
-forward and backward pass (:mod:`cgcli.batch`), and written a chunk at a time, so memory
+forward and backward pass (:mod:`cgcli.batched`), and written a chunk at a time, so memory
 stays bounded however many rows arrive. Output rows keep the input's order.
 
 A bad row (a missing column, something that is not a number) stops the run with an error
@@ -18,9 +18,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from .batch import evaluate as batch_evaluate
+from .batched import evaluate as batch_evaluate
 from .errors import ValueInputError
-from .graph import Graph
+from .graphs import Graph
 
 #: Rows per chunk for scalar variables; fewer when a row holds vectors or matrices.
 CHUNK_ROWS = 65_536

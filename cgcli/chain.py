@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .engine import unbroadcast
-from .graph import Graph
+from .graphs import Graph
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .engine import all_finite, forward
-from .graph import Graph
+from .graphs import Graph
 from .jacobian import jacobian
 from .numbers import abbreviate
 

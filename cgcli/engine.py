@@ -1,4 +1,4 @@
-"""Forward and backward passes over a :class:`~cgcli.graph.Graph`.
+"""Forward and backward passes over a :class:`~cgcli.graphs.Graph`.
 
 Both passes are plain loops over the node list (already in topological order), so depth
 never meets Python's recursion limit. Gradients are accumulated by creating new arrays,
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EXIT_NUMERIC, CgcliError, NameError_, ShapeError, ValueInputError
-from .graph import Graph, no_gc
+from .graphs import Graph, no_gc
 from .numbers import fmt_value
 from .ops import CONST, VAR
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from .engine import Evaluation, differentiate
 from .errors import NameError_, ValueInputError
-from .graph import Graph
+from .graphs import Graph
 from .numbers import json_value
 from .ops import CONST, VAR
 from .parser import parse, parse_value

@@ -12,7 +12,7 @@ import numpy as np
 
 from .engine import backward, check_wrt
 from .errors import NameError_
-from .graph import Graph
+from .graphs import Graph
 
 
 def targets(graph: Graph, wrt: Iterable[str] | None = None) -> dict[str, int]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Graph
+from .graphs import Graph
 from .numbers import abbreviate, fmt_scalar
 from .ops import CONST, Op
 

@@ -1,4 +1,4 @@
-"""Text -> :class:`~cgcli.graph.Graph`: the grammar's LALR tables drive a graph builder.
+"""Text -> :class:`~cgcli.graphs.Graph`: the grammar's LALR tables drive a graph builder.
 
 The LALR driver (:mod:`cgcli.lalr`, tables computed by Lark from ``grammars/cgcli.lark``)
 calls the :class:`_Builder` callbacks at each reduction, so the graph is built while parsing:
@@ -24,7 +24,7 @@ from .errors import (
     ShapeError,
     ValueInputError,
 )
-from .graph import Graph, no_gc
+from .graphs import Graph, no_gc
 from .lalr import END, Parser, Token, UnexpectedCharacter, UnexpectedToken, export_tables
 from .ops import CONST, CONSTANTS, FUNCTIONS, IDENTITY, REGISTRY, STACK, VAR, Op
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Graph, Node
+from .graphs import Graph, Node
 from .ops import CONST, CONSTANTS, IDENTITY, NEG, POW, STACK, VAR
 
 #: Precedence of atoms: names, numbers, calls, brackets; they never need parentheses.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cgcli
-from cgcli.batch import evaluate as batch_evaluate
+from cgcli.batched import evaluate as batch_evaluate
 from cgcli.batchio import BadRow, run
 from cgcli.ops import REGISTRY
 

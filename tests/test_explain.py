@@ -12,7 +12,7 @@ import pytest
 import cgcli
 from cgcli.engine import unbroadcast
 from cgcli.errors import CgcliError
-from cgcli.explain import explain
+from cgcli.explanation import explain
 from cgcli.notation import substitute
 from cgcli.ops import REGISTRY
 

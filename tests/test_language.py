@@ -200,11 +200,11 @@ def test_long_sum_of_terms() -> None:
 
 
 def test_size_limits_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    import cgcli.graph
+    import cgcli.graphs
     import cgcli.parser
     from cgcli.errors import LimitError
 
-    monkeypatch.setattr(cgcli.graph, "MAX_NODES", 1000)
+    monkeypatch.setattr(cgcli.graphs, "MAX_NODES", 1000)
     with pytest.raises(LimitError, match="more than 1,000 nodes"):
         cgcli.parse("+".join(["x*y"] * 600))
     cgcli.parse("+".join(["x*y"] * 300))  # 601 nodes: fine

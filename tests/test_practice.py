@@ -14,7 +14,7 @@ import pytest
 
 import cgcli
 from cgcli.exercises import generate
-from cgcli.explain import explain
+from cgcli.explanation import explain
 
 if TYPE_CHECKING:
     from conftest import Run

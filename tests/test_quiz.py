@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cgcli.exercises import LEVELS, SplitMix64, generate
-from cgcli.explain import explain
+from cgcli.explanation import explain
 
 if TYPE_CHECKING:
     from conftest import Run

@@ -75,7 +75,7 @@ def run(ev: Evaluation, asked: Sequence[Question], console: Any, read: Reader, *
     """Show the forward values, ask each ``grad`` question in order, and return the score."""
     from rich.text import Text
 
-    from ..explain import explain
+    from ..explanation import explain
     from ..render.exercises import RIGHT_STYLE, WRONG_STYLE
     from ..render.table import render as render_table
 

@@ -204,7 +204,7 @@ def jacobian(
 def _explanation(expr: str, at: list[str] | None, notation: str, precision: int) -> Any:
     """Parse, run both passes, and explain; raises CgcliError on bad input."""
     from ..engine import Evaluation, backward, forward
-    from ..explain import explain, require_scalar
+    from ..explanation import explain, require_scalar
 
     graph, values = load(expr, at)
     ev = Evaluation(graph, forward(graph, values))

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from ..explain import Explanation, Step, Term
+from ..explanation import Explanation, Step, Term
 from ..notation import notation
 from ..numbers import json_value
 

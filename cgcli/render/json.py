@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from ..engine import Evaluation, wrt_ids
-from ..graph import no_gc
+from ..graphs import no_gc
 from ..numbers import json_value
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..chain import edges
-from ..graph import Graph
+from ..graphs import Graph
 from ..numbers import abbreviate, fmt_scalar, shape_note
 from ..ops import CONST, VAR
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..engine import Evaluation, wrt_ids
-from ..graph import no_gc
+from ..graphs import no_gc
 from ..numbers import fmt_value, shape_note
 from .text import Segment, write_lines
 

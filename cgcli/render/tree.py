@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..engine import Evaluation
-from ..graph import no_gc
+from ..graphs import no_gc
 from ..numbers import fmt_value, shape_note
 from .table import GRAD_STYLE, VALUE_STYLE
 from .text import Segment, write_lines

@@ -21,7 +21,7 @@ import numpy as np
 from .engine import forward as forward_one
 from .engine import unbroadcast
 from .errors import CgcliError, ShapeError
-from .graph import Graph, no_gc
+from .graphs import Graph, no_gc
 from .ops import CONST, VAR
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from .chain import edges
 from .engine import Evaluation
 from .errors import ShapeError
-from .graph import Graph
+from .graphs import Graph
 from .notation import NAME, LatexNotation, Notation, Piece, notation, substitute
 from .ops import CONST
 
