@@ -23,6 +23,7 @@ from .engine import unbroadcast
 from .errors import CgcliError, ShapeError
 from .graphs import Graph, no_gc
 from .ops import CONST, VAR
+from .xp import numpy_namespace
 
 
 class Batched:
@@ -167,6 +168,104 @@ def _stack_rule(flags: list[bool], ranks: list[int]) -> Rule:
     return fwd, vjp
 
 
+def _column_rule(flags: list[bool], ranks: list[int]) -> Rule:
+    return (lambda x: x[..., None]), (lambda g, out, x: (g[..., 0],))
+
+
+def _rows_index(x_rows: Any, i: Any, batched: bool) -> Any:
+    """The index of take/put for every row (checked as for one row): an int, or one per row."""
+    ns = numpy_namespace()
+    if not batched:
+        return ns._index(x_rows[0], i) if len(x_rows) else round(float(i))
+    return np.array([ns._index(x_rows[r], i[r]) for r in range(len(i))], dtype=np.intp)
+
+
+def _take_rule(flags: list[bool], ranks: list[int]) -> Rule:
+    if ranks[0] < 1:
+        raise ShapeError("take needs a vector or matrix to take an element of")
+
+    def rows_of(x: Any, i: Any) -> Any:
+        n = len(i) if flags[1] else len(x)
+        return np.broadcast_to(x, (n, *np.shape(x))) if not flags[0] else x
+
+    def fwd(x: Any, i: Any) -> Any:
+        xs = rows_of(x, i)
+        k = _rows_index(xs, i, flags[1])
+        return xs[np.arange(len(xs)), k]
+
+    def vjp(g: Any, out: Any, x: Any, i: Any) -> tuple:
+        xs = rows_of(x, i)
+        gx = np.zeros(np.shape(xs))
+        gx[np.arange(len(xs)), _rows_index(xs, i, flags[1])] = g
+        return gx, None
+
+    return fwd, vjp
+
+
+def _put_rule(flags: list[bool], ranks: list[int]) -> Rule:
+    def fwd(v: Any, i: Any, like: Any) -> Any:
+        n = max(len(a) for a, f in zip((v, i, like), flags, strict=True) if f)
+        event = np.shape(like)[1:] if flags[2] else np.shape(like)
+        if np.shape(v)[1 if flags[0] else 0:] != event[1:]:
+            raise ShapeError(f"put(v, i, like): v's shape is not the shape of an element of "
+                             f"like, {event[1:]}")
+        out = np.zeros((n, *event))
+        out[np.arange(n), _rows_index(out, i, flags[1])] = v
+        return out
+
+    def vjp(g: Any, out: Any, v: Any, i: Any, like: Any) -> tuple:
+        k = _rows_index(g, i, flags[1])
+        return (g[np.arange(len(g)), k] if flags[0] else None), None, None
+
+    return fwd, vjp
+
+
+def _outer_rule(flags: list[bool], ranks: list[int]) -> Rule:
+    if ranks != [1, 1]:
+        raise ShapeError("outer needs two vectors")
+
+    def vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
+        return ((g * b[..., None, :]).sum(-1) if flags[0] else None,
+                (g * a[..., :, None]).sum(-2) if flags[1] else None)
+
+    return (lambda a, b: a[..., :, None] * b[..., None, :]), vjp
+
+
+def _unbroadcast_rule(flags: list[bool], ranks: list[int]) -> Rule:
+    def fwd(a: Any, like: Any) -> Any:
+        event = np.shape(like)[1:] if flags[1] else np.shape(like)
+        if not flags[0]:
+            return numpy_namespace().unbroadcast(a, np.zeros(event))
+        numpy_namespace().unbroadcast(a[0], np.zeros(event))  # checks, as for one row
+        return np.stack([unbroadcast(row, event) for row in a]) if len(a) else \
+            np.zeros((0, *event))
+
+    def vjp(g: Any, out: Any, a: Any, like: Any) -> tuple:
+        ga = np.broadcast_to(_expand_event(g, ranks[0] - ranks[1]), np.shape(a)).copy()
+        return ga, None
+
+    return fwd, vjp
+
+
+def _expand_event(g: Any, extra: int) -> Any:
+    """Rows of shape E -> rows of shape (1, ..., 1) + E: broadcasts against a wider event."""
+    return np.reshape(g, (np.shape(g)[0],) + (1,) * extra + np.shape(g)[1:])
+
+
+def _share_rule(largest: bool) -> Callable[..., Rule]:
+    def rule(flags: list[bool], ranks: list[int]) -> Rule:
+        def fwd(x: Any) -> Any:
+            axes = _event_axes(x)
+            m = (np.max if largest else np.min)(x, axis=axes, keepdims=True)
+            mask = (x == m).astype(np.float64)
+            count = np.sum(mask, axis=axes, keepdims=True)
+            return np.where(count > 1, mask / np.where(count == 0, 1.0, count), mask)
+
+        return fwd, (lambda g, out, x: (None,))
+
+    return rule
+
+
 BATCH_RULES: dict[str, Callable[[list[bool], list[int]], Rule]] = {
     "sum": _reduction(np.sum, _sum_vjp),
     "mean": _reduction(np.mean, _mean_vjp),
@@ -177,14 +276,23 @@ BATCH_RULES: dict[str, Callable[[list[bool], list[int]], Rule]] = {
     "softmax": _last_axis_rule("softmax"),
     "logsumexp": _last_axis_rule("logsumexp"),
     "array": _stack_rule,
+    "column": _column_rule,
+    "take": _take_rule,
+    "put": _put_rule,
+    "outer": _outer_rule,
+    "unbroadcast": _unbroadcast_rule,
 }
 # max and min reduce with one argument and are elementwise with more.
 _REDUCE_WITH_ONE = {"max": np.max, "min": np.min}
+_SHARE_WITH_ONE = {"ismax": _share_rule(True), "ismin": _share_rule(False)}
 
 
 def _rule_for(op_name: str, n_inputs: int) -> Callable[..., Rule] | None:
-    if op_name in _REDUCE_WITH_ONE and n_inputs == 1:
-        return _reduction(_REDUCE_WITH_ONE[op_name], _extreme_vjp)
+    if n_inputs == 1:
+        if op_name in _REDUCE_WITH_ONE:
+            return _reduction(_REDUCE_WITH_ONE[op_name], _extreme_vjp)
+        if op_name in _SHARE_WITH_ONE:
+            return _SHARE_WITH_ONE[op_name]
     return BATCH_RULES.get(op_name)
 
 

@@ -8,29 +8,18 @@ never in place, so no two nodes ever share a gradient buffer.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from .errors import EXIT_NUMERIC, CgcliError, NameError_, ShapeError, ValueInputError
 from .graphs import Graph, no_gc
 from .numbers import fmt_value
 from .ops import CONST, VAR
+from .xp import FLOAT, numpy_namespace, unbroadcast
 
-
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``g`` over the axes that broadcasting added to an input of ``shape``."""
-    g = np.asarray(g)
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return np.broadcast_to(g, shape) if g.shape != shape else g
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Evaluation:
@@ -45,16 +34,22 @@ class Evaluation:
     @property
     def value(self) -> np.ndarray:
         """The output's value (a 0-d array for a scalar)."""
+        import numpy as np
+
         return np.asarray(self.values[self.graph.output])
 
     @property
     def inputs(self) -> dict[str, np.ndarray]:
-        """The values of the free variables, by name."""
+        """The values of the free variables, by name (NumPy arrays, 0-d for a scalar)."""
+        import numpy as np
+
         return {name: np.asarray(self.values[i]) for name, i in self.graph.variables.items()}
 
     @property
     def gradients(self) -> dict[str, np.ndarray]:
         """d(output)/d(variable) for each free variable, by name (after a backward pass)."""
+        import numpy as np
+
         if self.grads is None:
             raise ValueError("no backward pass was run: use cgcli.gradients()")
         return {name: np.array(self.grads[i], dtype=np.float64)
@@ -119,19 +114,36 @@ def all_finite(v: Any) -> bool:
     """Is every element of ``v`` finite (no nan, no ±inf)?"""
     if isinstance(v, float):  # np.float64 too: the common scalar case, kept cheap
         return math.isfinite(v)
+    import numpy as np
+
     return bool(np.all(np.isfinite(v)))
 
 
-def _as_input(name: str, value: Any) -> np.ndarray:
+class Values(list):
+    """Every node's value, in node order, and the namespace that computed them."""
+
+    xp: Any = FLOAT
+
+
+def _as_input(name: str, value: Any) -> Any:
+    """A variable's value: a float for a number, else a float64 array (a 0-d one: a float)."""
+    if type(value) is float:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    import numpy as np
+
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueInputError(f"the value of '{name}' is not a number or a regular array "
                               f"({exc})") from None
-    return arr[()] if arr.ndim == 0 else arr
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def _shape_error(graph: Graph, node_id: int, values: list, exc: Exception) -> ShapeError:
+    import numpy as np
+
     node = graph.nodes[node_id]
     op = node.op
     shapes = ", ".join(str(np.shape(values[j])) for j in node.inputs)
@@ -144,7 +156,27 @@ def _shape_error(graph: Graph, node_id: int, values: list, exc: Exception) -> Sh
     return ShapeError(msg, source=graph.source, pos=node.pos)
 
 
-def forward(graph: Graph, inputs: Mapping[str, Any]) -> list:
+@contextmanager
+def _quiet(xp: Any) -> Iterator[None]:
+    """No garbage collection during a pass; with NumPy, no floating-point warnings either
+    (IEEE results stand, and Evaluation.nonfinite names the first one)."""
+    with no_gc():
+        if xp is FLOAT:
+            yield
+        else:
+            with xp.np.errstate(all="ignore"):
+                yield
+
+
+def namespace(graph: Graph, inputs: Mapping[str, Any]) -> Any:
+    """The namespace a pass over ``graph`` at ``inputs`` runs on: Python floats when every
+    value is a scalar, NumPy when an input, a literal or an op makes an array."""
+    if graph.makes_arrays() or not all(isinstance(v, float) for v in inputs.values()):
+        return numpy_namespace()
+    return FLOAT
+
+
+def forward(graph: Graph, inputs: Mapping[str, Any]) -> Values:
     """Every node's value, in node order. ``inputs`` maps each free variable to its value."""
     missing = [name for name in graph.variables if name not in inputs]
     if missing:
@@ -153,29 +185,41 @@ def forward(graph: Graph, inputs: Mapping[str, Any]) -> list:
         more = f" (and {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise NameError_(f"no value for variable '{name}'{more}: give one with --at {name}=VALUE",
                          source=graph.source, pos=node.start)
-    values: list = [None] * len(graph.nodes)
-    with np.errstate(all="ignore"), no_gc():
+    given = {name: _as_input(name, inputs[name]) for name in graph.variables}
+    xp = namespace(graph, given)
+    values = Values([None] * len(graph.nodes))
+    values.xp = xp
+    name = xp.name
+    with _quiet(xp):
         for node in graph.nodes:
             op = node.op
             if op is VAR:
-                values[node.id] = _as_input(node.name, inputs[node.name])  # type: ignore[index]
+                values[node.id] = given[node.name]  # type: ignore[index]
                 continue
             if op is CONST:
                 values[node.id] = node.value
                 continue
+            f = op._impl.get(name) or op.impl(xp)
             ins = node.inputs
             try:
                 if len(ins) == 2:
-                    values[node.id] = op.forward(values[ins[0]], values[ins[1]])
+                    values[node.id] = f(values[ins[0]], values[ins[1]])
                 elif len(ins) == 1:
-                    values[node.id] = op.forward(values[ins[0]])
+                    values[node.id] = f(values[ins[0]])
                 else:
-                    values[node.id] = op.forward(*[values[j] for j in ins])
+                    values[node.id] = f(*[values[j] for j in ins])
             except CgcliError as exc:
                 raise exc.located(graph.source, node.pos) from None
             except ValueError as exc:
                 raise _shape_error(graph, node.id, values, exc) from None
     return values
+
+
+def _values_namespace(values: list) -> Any:
+    xp = getattr(values, "xp", None)
+    if xp is not None:
+        return xp
+    return FLOAT if all(type(v) is float for v in values) else numpy_namespace()
 
 
 def backward(graph: Graph, values: list, root: int | None = None, seed: Any = None) -> list:
@@ -187,51 +231,66 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
     Jacobian per call (a one-hot seed) or any other VJP.
     """
     root = graph.output if root is None else root
+    xp = _values_namespace(values)
     if seed is not None:
-        seed = np.asarray(seed, dtype=np.float64)
-        if seed.shape != np.shape(values[root]):
-            raise ValueError(f"seed shape {seed.shape} != root shape {np.shape(values[root])}")
-    elif np.ndim(values[root]) != 0:
+        if xp is FLOAT and isinstance(seed, float):
+            seed = float(seed)
+        else:
+            np = numpy_namespace().np
+            xp = numpy_namespace()
+            seed = np.asarray(seed, dtype=np.float64)
+            if seed.shape != np.shape(values[root]):
+                raise ValueError(f"seed shape {seed.shape} != root shape "
+                                 f"{np.shape(values[root])}")
+            seed = seed[()]
+    elif xp.ndim(values[root]) != 0:
         raise ShapeError(
-            f"grad needs a scalar output, but the output has shape {np.shape(values[root])}; "
+            f"grad needs a scalar output, but the output has shape {xp.shape(values[root])}; "
             "reduce it first, e.g. sum(...) or mean(...)",
             source=graph.source, pos=graph.nodes[root].start)
     nodes = graph.nodes
     rg = graph.requires_grad()
     grads: list = [None] * len(nodes)
-    grads[root] = np.ones(()) if seed is None else seed
-    ndarray = np.ndarray
-    with np.errstate(all="ignore"), no_gc():
+    grads[root] = 1.0 if seed is None else seed
+    arrays = xp is not FLOAT
+    if arrays:
+        np = xp.np
+        ndarray = np.ndarray
+    with _quiet(xp):
         for node in reversed(nodes[: root + 1]):
             i = node.id
             g = grads[i]
             ins = node.inputs
             if g is None or not ins:
                 continue
-            vjp = node.op.vjp
+            vjp = node.op.vjp_rule
             if len(ins) == 1:
-                parts = vjp(g, values[i], values[ins[0]])
+                parts = vjp(xp, g, values[i], values[ins[0]])
             elif len(ins) == 2:
-                parts = vjp(g, values[i], values[ins[0]], values[ins[1]])
+                parts = vjp(xp, g, values[i], values[ins[0]], values[ins[1]])
             else:
-                parts = vjp(g, values[i], *[values[j] for j in ins])
+                parts = vjp(xp, g, values[i], *[values[j] for j in ins])
             # strict=False: a rule may also return gradients of omitted optional parameters.
             for j, gj in zip(ins, parts, strict=False):
-                if not rg[j]:
+                if gj is None or not rg[j]:
                     continue
-                shape = np.shape(values[j])
-                if gj.shape != shape:
-                    gj = unbroadcast(gj, shape)
-                prev = grads[j]
-                if prev is not None:
-                    grads[j] = prev + gj  # a new array: accumulation never writes in place
-                elif type(gj) is ndarray and (gj is g or gj.base is not None):
-                    grads[j] = gj.copy()  # a node's gradient never shares memory with another's
+                if arrays:
+                    shape = np.shape(values[j])
+                    if np.shape(gj) != shape:
+                        gj = unbroadcast(gj, shape)
+                    prev = grads[j]
+                    if prev is not None:
+                        grads[j] = prev + gj  # a new array: accumulation never writes in place
+                    elif type(gj) is ndarray and (gj is g or gj.base is not None):
+                        grads[j] = gj.copy()  # a node's gradient never shares another's memory
+                    else:
+                        grads[j] = gj
                 else:
-                    grads[j] = gj
+                    prev = grads[j]
+                    grads[j] = gj if prev is None else prev + gj
     for node in nodes:  # nodes that depend on a variable but do not reach the root
         if rg[node.id] and grads[node.id] is None:
-            grads[node.id] = np.zeros(np.shape(values[node.id]))
+            grads[node.id] = xp.zeros_like(values[node.id])
     return grads
 
 

@@ -64,6 +64,7 @@ class Graph:
         self.variables: dict[str, int] = {}  # free variable name -> node id
         self.bindings: dict[str, int] = {}  # let-bound name -> node id
         self.output: int = -1
+        self._arrays: tuple[int, bool] = (0, False)  # (nodes scanned, found an array maker)
 
     def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int, pos: int | None = None,
             name: str | None = None, value: Any = None) -> int:
@@ -104,6 +105,20 @@ class Graph:
         """What a reader calls the node: its name if it has one, else its sub-expression."""
         node = self.nodes[i]
         return node.name if node.name is not None else self.text(i, width)
+
+    def makes_arrays(self) -> bool:
+        """Does a literal or an op of the graph make an array, whatever the inputs are?"""
+        seen, found = self._arrays
+        if not found and seen < len(self.nodes):
+            from .ops import CONST, MAKES_ARRAYS
+
+            for node in self.nodes[seen:]:
+                op = node.op
+                if (op is CONST and type(node.value) is not float) or op.name in MAKES_ARRAYS:
+                    found = True
+                    break
+            self._arrays = (len(self.nodes), found)
+        return found
 
     def requires_grad(self) -> list[bool]:
         """For each node: does it depend on a variable? Constants get no gradient."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .formulas import local
 from .graphs import Graph
 from .numbers import abbreviate, fmt_scalar
 from .ops import CONST, Op
@@ -63,7 +64,7 @@ class Notation:
     hadamard = " ⊙ "
 
     def formulas(self, op: Op) -> tuple[str, ...]:
-        return op.local
+        return local(op, self.name)
 
     def atomic(self, text: str) -> bool:
         if not text or text.startswith("-"):
@@ -124,8 +125,6 @@ class AsciiNotation(Notation):
     times = " * "
     hadamard = " * "
 
-    def formulas(self, op: Op) -> tuple[str, ...]:
-        return op.local_ascii
 
     def partial(self, top: Piece, bottom: Piece) -> str:
         return f"d{self.differential(top)}/d{self.differential(bottom)}"
@@ -170,8 +169,6 @@ class LatexNotation(Notation):
     times = r" \cdot "
     hadamard = r" \odot "
 
-    def formulas(self, op: Op) -> tuple[str, ...]:
-        return op.local_latex
 
     def atomic(self, text: str) -> bool:
         if not text or text.startswith("-"):

@@ -13,8 +13,9 @@ import cgcli
 from cgcli.engine import unbroadcast
 from cgcli.errors import CgcliError
 from cgcli.explanation import explain
+from cgcli.formulas import local
 from cgcli.notation import substitute
-from cgcli.ops import REGISTRY
+from cgcli.ops import HELPERS, REGISTRY
 
 if TYPE_CHECKING:
     from conftest import Run
@@ -34,21 +35,22 @@ W, X = "W=[[0.1,0.5],[-0.3,0.8]]", "x=[0.2,0.4]"
 def test_every_op_has_its_local_derivative_in_three_notations(name: str) -> None:
     op = REGISTRY[name]
     n = len(op.params)
-    assert len(op.local) == len(op.local_ascii) == len(op.local_latex) == n, name
-    for uni, asc, tex in zip(op.local, op.local_ascii, op.local_latex, strict=True):
+    uni_, asc_, tex_ = (local(op, nota) for nota in ("unicode", "ascii", "latex"))
+    assert len(uni_) == len(asc_) == len(tex_) == n, name
+    for uni, asc, tex in zip(uni_, asc_, tex_, strict=True):
         assert uni.strip() and asc.strip() and tex.strip(), name
         assert asc.isascii(), f"{name}: ASCII formula {asc!r} is not ASCII"
         assert tex.isascii(), f"{name}: LaTeX formula {tex!r} is not ASCII"
         assert tex.count("{") == tex.count("}"), f"{name}: unbalanced braces in {tex!r}"
         names = set(re.findall(r"(?<![\\A-Za-z0-9_])[A-Za-z_]\w*", asc))
         allowed = {*op.params, "out", "g", "n", "i", "e", "ln", "sqrt", "sigmoid", "sign",
-                   "cos", "sin", "cosh", "sinh", "norm", "softmax", "sum", "T"}
+                   "cos", "sin", "cosh", "sinh", "norm", "softmax", "sum", "T", *HELPERS}
         assert names <= allowed, f"{name}: unknown names {names - allowed} in {asc!r}"
 
 
 #: Formulas with [c] (1 where c holds) are not in the language; they are checked by the
 #: explain steps below instead.
-IVERSON = {"relu", "leaky_relu", "elu", "max", "min", "array"}
+IVERSON = {"relu", "leaky_relu", "elu", "max", "min", "array", "where", "put"}
 
 
 def _expressible(name: str, xs: list[np.ndarray]) -> bool:
@@ -61,7 +63,8 @@ def _expressible(name: str, xs: list[np.ndarray]) -> bool:
 
 def _formula_value(op: object, slot: int, xs: list, out: object, g: object) -> object:
     """The ASCII formula of ``op`` for input ``slot``, evaluated by cgcli itself."""
-    template = op.local_ascii[min(slot, len(op.local_ascii) - 1)]
+    formulas = local(op, "ascii")
+    template = formulas[min(slot, len(formulas) - 1)]
     at = {"out": out, "g": g, "n": float(np.size(xs[slot])), "i": float(slot)}
     if op.variadic:
         at[op.params[0]] = xs[slot]

@@ -15,7 +15,7 @@ def functions() -> None:
     Example:
       cgcli functions | grep -A1 sigmoid
     """
-    from ..ops import describe
+    from ..formulas import describe
 
     rows = describe()
     width = max(len(sig) for sig, _, _ in rows)
