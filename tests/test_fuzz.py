@@ -326,7 +326,7 @@ class E:
 NUMBERS = ("0.5", "2", "1.5", ".25", "3.", "1e-1", "0.75", "2.5E0", "1", "0.3", "0.001")
 #: Elementwise functions defined everywhere, with kinks (relu...) or without.
 ANYWHERE = ("exp", "expm1", "sin", "cos", "tanh", "sigmoid", "softplus", "silu", "atan", "sinh",
-            "cosh", "square", "relu", "abs", "sign")
+            "cosh", "square", "relu", "abs", "sign", "step", "ones_like", "zeros_like")
 #: Functions that need a positive argument, and those that need one inside (-0.9, 0.9).
 POSITIVE_ONLY = ("log", "ln", "log2", "log10", "log1p", "sqrt")
 UNIT_ONLY = ("asin", "acos", "tan")
@@ -337,8 +337,11 @@ REDUCTIONS = ("sum", "mean", "norm", "max", "min")
 ROWWISE = ("softmax", "logsumexp")
 TRANSPOSES = ("T", "transpose")
 OTHER = ("dot",)
+#: The other functions derivatives are written with (cgcli.ops.HELPERS).
+HELPERS = ("eq", "where", "ismax", "ismin", "outer", "rowsum", "column", "take", "put",
+           "unbroadcast")
 COVERED_FUNCTIONS = frozenset((*ANYWHERE, *POSITIVE_ONLY, *UNIT_ONLY, *WITH_PARAMETER, *EXTREMA,
-                               *REDUCTIONS, *ROWWISE, *TRANSPOSES, *OTHER))
+                               *REDUCTIONS, *ROWWISE, *TRANSPOSES, *OTHER, *HELPERS))
 
 
 def test_the_generator_covers_every_function_and_operator() -> None:
@@ -349,6 +352,12 @@ def test_the_generator_covers_every_function_and_operator() -> None:
             assert (op.symbol if len(op.params) == 2 else op.name) in _WEIGHTS, op.name
         elif not op.callable:  # the structural ops: leaves, array literals, let aliases
             assert op.name in ("var", "const", "array", "id"), op.name
+
+
+def _broadcasts(small: tuple[int, ...], wide: tuple[int, ...]) -> bool:
+    """Does ``small`` broadcast to ``wide`` (without changing ``wide``)?"""
+    return len(small) <= len(wide) and all(a in (1, b) for a, b in zip(small[::-1], wide[::-1],
+                                                                       strict=False))
 
 
 def _num(text: str) -> E:
@@ -435,12 +444,14 @@ class Gen:
     def names_for(shape: tuple[int, ...]) -> list[str]:
         """Every function or operator that can make a value of ``shape``'s rank."""
         names = [*_WEIGHTS, *ANYWHERE, *POSITIVE_ONLY, *UNIT_ONLY, *WITH_PARAMETER, *EXTREMA,
-                 "softmax", *TRANSPOSES]
+                 "softmax", *TRANSPOSES, "eq", "where", "ismax", "ismin", "column", "unbroadcast"]
         if shape == ():
-            names += ["sum", "mean", "norm", "dot", "logsumexp"]
+            names += ["sum", "mean", "norm", "dot", "logsumexp", "rowsum", "take"]
             names.remove("array")
         elif len(shape) == 1:
-            names.append("logsumexp")
+            names += ["logsumexp", "rowsum", "take", "put"]
+        else:
+            names += ["outer", "put"]
         return names
 
     def expr(self, shape: tuple[int, ...], depth: int) -> E:
@@ -495,6 +506,8 @@ class Gen:
             return _call(name, self.expr((shape[0], rnd.choice(self.dims)), d), shape=shape)
         if name in TRANSPOSES:
             return _call(name, self.expr(shape[::-1], d), shape=shape)
+        if name in HELPERS:
+            return self.helper(name, shape, d)
         if name == "array":
             return E("array", "", tuple(self.expr(shape[1:], d - 1) for _ in range(shape[0])),
                      shape=shape)
@@ -507,6 +520,38 @@ class Gen:
                 return _bin("@", self.expr((shape[0], k), d), self.expr((k,), d), shape)
             return _bin("@", self.expr((k,), d), self.expr((k, shape[0]), d), shape)
         return _bin("@", self.expr((shape[0], k), d), self.expr((k, shape[1]), d), shape)
+
+    def helper(self, name: str, shape: tuple[int, ...], d: int) -> E:
+        """One of the functions derivatives are written with, giving ``shape``."""
+        rnd = self.rnd
+        if name == "eq":
+            return _call(name, self.expr(shape, d), self.expr(self.broadcastable(shape), d),
+                         shape=shape)
+        if name == "where":
+            return _call(name, self.expr(self.broadcastable(shape), d - 1), self.expr(shape, d),
+                         self.expr(self.broadcastable(shape), d - 1), shape=shape)
+        if name in ("ismax", "ismin"):
+            if rnd.random() < 0.5:  # the share of a reduction
+                return _call(name, self.expr(shape, d), shape=shape)
+            return _call(name, self.expr(shape, d), self.expr(self.broadcastable(shape), d - 1),
+                         shape=shape)
+        if name == "column":  # a trailing axis, summed away again: rowsum(column(e))
+            inner = _call("column", self.expr(shape, d), shape=(*shape, 1))
+            return _call("rowsum", inner, shape=shape)
+        if name == "unbroadcast":
+            wide = rnd.choice([shape, *(s for s in self.shapes() if _broadcasts(shape, s))])
+            return _call(name, self.expr(wide, d), self.expr(shape, d - 1), shape=shape)
+        if name == "outer":
+            return _call(name, self.expr(shape[:1], d), self.expr(shape[1:], d), shape=shape)
+        if name == "rowsum":  # over a last axis of length k
+            return _call(name, self.expr((*shape, rnd.choice(self.dims)), d), shape=shape)
+        if name == "take":  # the i-th of k
+            k = rnd.choice(self.dims)
+            return _call(name, self.expr((k, *shape), d), _num(str(rnd.randrange(k))),
+                         shape=shape)
+        # put(v, i, like): v as the i-th element of zeros shaped like `like`
+        return _call(name, self.expr(shape[1:], d), _num(str(rnd.randrange(shape[0]))),
+                     self.expr(shape, d - 1), shape=shape)
 
     def parameter(self, name: str, shape: tuple[int, ...], d: int) -> E:
         """leaky_relu, elu or pow: the parameter by default, position or keyword."""
@@ -613,9 +658,17 @@ MP_FUNCTIONS: dict[str, Callable] = {
     "log10": mp.log10, "log1p": mp.log1p, "sqrt": mp.sqrt, "square": lambda v: v * v,
     "sigmoid": _sigmoid, "softplus": lambda v: mp.log1p(mp.exp(v)),
     "silu": lambda v: v * _sigmoid(v), "relu": lambda v: v if v > 0 else mp.zero,
-    "abs": abs, "sign": mp.sign,
+    "abs": abs, "sign": mp.sign, "step": lambda v: mp.one if v > 0 else mp.zero,
+    "ones_like": lambda v: mp.one, "zeros_like": lambda v: mp.zero,
 }
-KINKED = frozenset(("relu", "abs", "sign", "leaky_relu", "elu"))
+KINKED = frozenset(("relu", "abs", "sign", "leaky_relu", "elu", "step"))
+
+
+def _shares(mask: np.ndarray) -> np.ndarray:
+    """ismax/ismin: 1 at the winners, shared equally between tied ones."""
+    count = int(np.sum(mask))
+    return _obj(np.where(mask, mp.one / count, mp.zero)) if count > 1 else \
+        _obj(np.where(mask, mp.one, mp.zero))
 
 
 class MpEval:
@@ -700,7 +753,57 @@ class MpEval:
             return _rows(_softmax_row, x) if x.ndim else _obj(mp.one)
         if name == "logsumexp":
             return _rows(_logsumexp_row, x) if x.ndim else x
+        if name in HELPERS:
+            return self.helper(name, xs)
         raise AssertionError(f"no mpmath rule for {name}")
+
+    def helper(self, name: str, xs: list[np.ndarray]) -> np.ndarray:
+        """The functions derivatives are written with."""
+        x = xs[0]
+        if name == "eq":
+            full = np.broadcast_arrays(*xs)
+            self.margin(min([abs(p - q) for p, q in zip(*(f.ravel() for f in full),
+                                                         strict=True)], default=mp.one))
+            return _elementwise(lambda p, q: mp.one if p == q else mp.zero, *xs)
+        if name == "where":
+            self.margin(min([abs(v) for v in x.ravel()], default=mp.one))
+            return _elementwise(lambda c, p, q: p if c != 0 else q, *xs)
+        if name in ("ismax", "ismin"):
+            pick = max if name == "ismax" else min
+            if len(xs) == 1:
+                values = sorted(x.ravel(), reverse=name == "ismax")
+                if len(values) > 1:
+                    self.margin(abs(values[0] - values[1]))
+                return _shares(np.vectorize(lambda v: v == values[0], otypes=[bool])(x)) \
+                    if x.ndim else _obj(mp.one)
+            full = np.broadcast_arrays(*xs)
+            out = np.empty(full[0].shape, dtype=object)
+            for k in np.ndindex(*full[0].shape):
+                column = [f[k] for f in full]
+                ordered = sorted(column, reverse=name == "ismax")
+                self.margin(abs(ordered[0] - ordered[1]))
+                out[k] = mp.one if column[0] == pick(column) else mp.zero
+            return out
+        if name == "outer":
+            return _obj(np.multiply.outer(x, xs[1]))
+        if name == "rowsum":
+            return _obj(np.sum(x, axis=-1))
+        if name == "column":
+            return _obj(x[..., None])
+        if name == "take":
+            return _obj(x[round(float(xs[1]))])
+        if name == "put":
+            out = np.full(xs[2].shape, mp.zero, dtype=object)
+            out[round(float(xs[1]))] = x[()] if x.ndim == 0 else x
+            return out
+        # unbroadcast(a, like): a summed down to like's shape
+        shape = xs[1].shape
+        while x.ndim > len(shape):
+            x = _obj(np.sum(x, axis=0))
+        for axis, n in enumerate(shape):
+            if n == 1 and x.shape[axis] != 1:
+                x = _obj(np.sum(x, axis=axis, keepdims=True))
+        return x
 
 
 @dataclass
