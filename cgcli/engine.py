@@ -39,11 +39,10 @@ class Evaluation:
         return np.asarray(self.values[self.graph.output])
 
     @property
-    def inputs(self) -> dict[str, np.ndarray]:
-        """The values of the free variables, by name (NumPy arrays, 0-d for a scalar)."""
-        import numpy as np
-
-        return {name: np.asarray(self.values[i]) for name, i in self.graph.variables.items()}
+    def inputs(self) -> dict[str, Any]:
+        """The values of the free variables, by name: a float for a number, a NumPy array for
+        a vector or matrix."""
+        return {name: self.values[i] for name, i in self.graph.variables.items()}
 
     @property
     def gradients(self) -> dict[str, np.ndarray]:

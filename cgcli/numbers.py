@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 #: Arrays longer than twice this along an axis are shown as their ends around an ellipsis.
 EDGE_ITEMS = 3
 
@@ -28,10 +26,13 @@ def fmt_scalar(x: float, precision: int = 4) -> str:
         return str(int(x))
     exact = math.isclose(float(f"{x:.{precision}g}"), x, rel_tol=1e-12)
     if a < 1e-4 or a >= 1e15:
-        return np.format_float_scientific(x, precision=precision - 1, unique=False,
-                                          trim="-" if exact else "k")
+        s = f"{x:.{precision - 1}e}"  # 1.200e-07
+        if exact:  # 1.2e-07
+            mantissa, _, exponent = s.partition("e")
+            s = mantissa.rstrip("0").rstrip(".") + "e" + exponent
+        return s
     if a >= 10 ** precision:  # more integer digits than asked for: keep them all
-        return np.format_float_positional(x, precision=0, unique=False, trim="-")
+        return f"{x:.0f}"
     s = format(x, f"#.{precision}g")  # '#' keeps trailing zeros: 0.20
     if "e" in s:  # 99.99 at 2 digits: 100, not 1.0e+02
         return str(round(x))
@@ -49,15 +50,21 @@ def fmt_value(v: Any, precision: int = 4, multiline: bool = False) -> str:
 
 def shape_note(v: Any) -> str:
     """``"(2, 3)"`` for an array, ``""`` for a scalar."""
+    if isinstance(v, float):
+        return ""
+    import numpy as np
+
     shape = np.shape(v)
     return "" if not shape else "(" + ", ".join(map(str, shape)) + ")"
 
 
 def json_value(v: Any) -> Any:
     """A JSON-ready number or nested list; nan and ±inf become the strings "nan", "inf", "-inf"."""
-    if isinstance(v, (float, np.floating)):  # the common case, kept cheap
+    if isinstance(v, float):  # the common case (np.float64 too), kept cheap
         f = float(v)
         return f if math.isfinite(f) else fmt_scalar(f)
+    import numpy as np
+
     a = np.asarray(v, dtype=np.float64)
     if a.ndim == 0:
         f = float(a)
@@ -71,6 +78,10 @@ def abbreviate(v: Any, fmt: Any = fmt_scalar, edge: int = 2, row_sep: str = " ")
     """``v`` as ``fmt`` of a scalar, or nested lists whose axes longer than ``2·edge`` keep only
     their ends around an ellipsis: ``[0.1, 0.2, …, 0.9, 1]``. ``fmt`` formats one float;
     ``row_sep`` follows the comma between the rows of a matrix (``"\n "``: one per line)."""
+    if isinstance(v, float):
+        return fmt(float(v))
+    import numpy as np
+
     a = np.asarray(v, dtype=np.float64)
     if a.ndim == 0:
         return fmt(float(a))
@@ -102,6 +113,10 @@ def raw_number(x: float) -> str:
 def raw_value(v: Any) -> str:
     """A scalar as one number; a vector as numbers separated by spaces; a matrix one row per
     line (what ``read -a`` and ``while read`` expect)."""
+    if isinstance(v, float):
+        return raw_number(float(v))
+    import numpy as np
+
     a = np.asarray(v, dtype=np.float64)
     if a.ndim == 0:
         return raw_number(float(a))

@@ -155,7 +155,7 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
         from ..engine import wrt_ids
         from ..numbers import raw_value
 
-        shown = ev.value if not grad else ev.grads[wrt_ids(graph, wrt)[0][1]]
+        shown = ev.values[graph.output] if not grad else ev.grads[wrt_ids(graph, wrt)[0][1]]
         sys.stdout.write(raw_value(shown) + "\n")
     elif fmt is Format.json:
         from ..render.json import render as render_json

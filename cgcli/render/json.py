@@ -19,7 +19,7 @@ def document(ev: Evaluation, wrt: Sequence[str] | None = None, gradients: bool =
     doc: dict = {
         "expression": graph.source,
         "inputs": {name: json_value(v) for name, v in ev.inputs.items()},
-        "value": json_value(ev.value),
+        "value": json_value(ev.values[graph.output]),
     }
     grads = ev.grads if gradients else None
     if grads is not None:
