@@ -91,7 +91,9 @@ class Graph:
         """The node's sub-expression as written, whitespace folded, cut to ``width``."""
         node = self.nodes[i]
         end = node.end if width is None else min(node.end, node.start + 4 * width + 8)
-        s = " ".join(self.source[node.start:end].split())
+        s = self.source[node.start:end]
+        if "  " in s or "\n" in s or "\t" in s or "\r" in s or "\f" in s or "\v" in s:
+            s = " ".join(s.split())  # fold whitespace (a node's span never ends in a space)
         if width is not None and (len(s) > width or end < node.end):
             s = s[: width - 1].rstrip() + "…"
         return s

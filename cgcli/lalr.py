@@ -74,6 +74,8 @@ class Parser:
         self.rules: list[tuple] = tables["rules"]
         self.start, self.accept = tables["start"], tables["accept"]
         self.postlex = postlex
+        self._actions: list[dict[str, int]] | None = None
+        self._gotos: list[dict[str, int]] | None = None
 
     def lex(self, text: str) -> Iterator[Token]:
         """The tokens of ``text``, ignored terminals left out, then ``$END``."""
@@ -103,6 +105,24 @@ class Parser:
             raise UnexpectedCharacter(pos)
         yield Token(END, "", pos, pos)
 
+    def _compiled(self) -> tuple[list[dict[str, int]], list[dict[str, int]]]:
+        """The tables as the loop reads them: per state, terminal -> an int (a target state
+        to shift to, or -1 - rule to reduce by), and nonterminal -> the state to go to."""
+        if self._actions is None:
+            actions: list[dict[str, int]] = []
+            gotos: list[dict[str, int]] = []
+            for table in self.states:
+                act, goto = {}, {}
+                for sym, (action, arg) in table.items():
+                    if sym.isupper() or sym == END:
+                        act[sym] = arg if action == SHIFT else -1 - arg
+                    else:
+                        goto[sym] = arg
+                actions.append(act)
+                gotos.append(goto)
+            self._actions, self._gotos = actions, gotos
+        return self._actions, self._gotos  # type: ignore[return-value]
+
     def parse(self, text: str, callbacks: Any, postlex: bool = True) -> Any:
         """Parse ``text``; the value of the start rule's reduction is returned.
 
@@ -111,38 +131,40 @@ class Parser:
         tokens = self.lex(text)
         if postlex and self.postlex is not None:
             tokens = self.postlex(tokens)
-        states, accept = self.states, self.accept
-        # Per rule: (origin, size, include, trailing, how, callback). how: 0 passes its one
-        # child through unchanged (chains like ?expr: sum), 1 returns the children as a list
-        # for the parent to splice (_rules), 2 calls the builder.
+        actions, gotos = self._compiled()
+        accept = self.accept
+        # Per rule: (origin, size, include, trailing, how, expand1, callback). how: 0 passes
+        # its one child through unchanged (chains like ?expr: sum: only the state changes),
+        # 1 returns the children as a list for the parent to splice (_rules), 2 calls the
+        # builder.
         rules = []
         for origin, size, include, trailing, expand1, inline, name in self.rules:
             how = 0 if (size == 1 and include is None and expand1) else 1 if inline else 2
             # A rule without a callback (like ?expr) always passes its single child through.
             func = getattr(callbacks, name, None) if name is not None else None
             rules.append((origin, size, include, trailing, how, expand1, func))
-        state_stack = [self.start]
+        state = self.start
+        state_stack = [state]
         value_stack: list[Any] = []
         push_state, push_value = state_stack.append, value_stack.append
         for tok in tokens:
             kind = tok.type
             while True:
-                try:
-                    action, arg = states[state_stack[-1]][kind]
-                except KeyError:
-                    expected = {t for t in states[state_stack[-1]] if t.isupper() or t == END}
-                    raise UnexpectedToken(tok, expected) from None
-                if action == SHIFT:
-                    push_state(arg)
+                code = actions[state].get(kind)
+                if code is None:
+                    raise UnexpectedToken(tok, set(actions[state])) from None
+                if code >= 0:  # shift
+                    state = code
+                    push_state(state)
                     push_value(tok)
                     break
-                origin, size, include, trailing, how, expand1, func = rules[arg]
+                origin, size, include, trailing, how, expand1, func = rules[-1 - code]
                 if how == 0:  # the value on top of the stack stays; only the state changes
                     state_stack.pop()
-                    _, new_state = states[state_stack[-1]][origin]
-                    if new_state == accept and kind == END:
+                    state = gotos[state_stack[-1]][origin]
+                    if state == accept and kind == END:
                         return value_stack[-1]
-                    push_state(new_state)
+                    push_state(state)
                     continue
                 if size:
                     children = value_stack[-size:]
@@ -168,10 +190,10 @@ class Parser:
                     value = children[0]
                 else:
                     value = func(children)  # type: ignore[misc]
-                _, new_state = states[state_stack[-1]][origin]
-                if new_state == accept and kind == END:
+                state = gotos[state_stack[-1]][origin]
+                if state == accept and kind == END:
                     return value
-                push_state(new_state)
+                push_state(state)
                 push_value(value)
         raise AssertionError("the token stream ended without $END")  # pragma: no cover
 

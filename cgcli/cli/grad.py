@@ -158,9 +158,9 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
         shown = ev.values[graph.output] if not grad else ev.grads[wrt_ids(graph, wrt)[0][1]]
         sys.stdout.write(raw_value(shown) + "\n")
     elif fmt is Format.json:
-        from ..render.json import render as render_json
+        from ..render.json import write as write_json
 
-        sys.stdout.write(render_json(ev, wrt, gradients=grad) + "\n")
+        write_json(ev, sys.stdout, wrt, gradients=grad)
     elif fmt is Format.tree:
         from ..render.tree import render as render_tree
 
