@@ -201,9 +201,11 @@ def joined(x: np.ndarray, y: np.ndarray, slope: np.ndarray | None = None,
     ok = finite[:-1] & finite[1:]
     with np.errstate(all="ignore"):
         dy = np.diff(y)
+        fin = y[finite]
         if span is None:
-            fin = y[finite]
             span = float(fin.max() - fin.min()) if fin.size else 0.0
+        # rounding noise on a constant is no jump: a span of at least 1e-9 of the values
+        span = max(span, 1e-9 * float(np.abs(fin).max()) if fin.size else 0.0)
         visible = np.abs(dy) > VISIBLE * span if span > 0 else np.zeros_like(ok)
         if slope is not None:
             s = np.asarray(slope, dtype=np.float64)

@@ -52,15 +52,20 @@ class Series:
 # --- numbers on the axes -----------------------------------------------------------------------
 
 def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """About ``count`` round numbers (1, 2 or 5 times a power of ten apart) within [lo, hi]."""
+    """About ``count`` round numbers (1, 2, 2.5 or 5 times a power of ten apart) within
+    [lo, hi]: at least two when the range is not empty."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo]
     raw = (hi - lo) / max(count - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9)
-    last = math.floor(hi / step + 1e-9)
-    return [0.0 if k == 0 else k * step for k in range(first, last + 1)]
+    steps = [m * power for m in (10, 5, 2.5, 2, 1, 0.5, 0.25, 0.2, 0.1)]
+    k = next(i for i in range(len(steps) - 1, -1, -1) if steps[i] >= raw)
+    for step in steps[k:]:  # a smaller step while fewer than two fit
+        first = math.ceil(lo / step - 1e-9)
+        last = math.floor(hi / step + 1e-9)
+        if last > first:
+            break
+    return [0.0 if j == 0 else j * step for j in range(first, last + 1)]
 
 
 def tick_label(t: float) -> str:
