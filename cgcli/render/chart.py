@@ -68,6 +68,11 @@ def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
     return [0.0 if j == 0 else j * step for j in range(first, last + 1)]
 
 
+def y_tick_count(height: int) -> int:
+    """About one number every three rows of the y axis."""
+    return max(2, height // 3 + 1)
+
+
 def tick_label(t: float) -> str:
     """A tick's round number as people write it: 0.25, -2.5, 100, 1e+12."""
     return "0" if t == 0 else f"{t:.10g}"
@@ -126,9 +131,12 @@ def _quadrants(grid: np.ndarray) -> np.ndarray:
 
 
 def _frame(cells: list[list[Segment]], lo: float, hi: float, x0: float, x1: float,
-           xname: str, height: int, width: int) -> list[Line]:
-    """The plot area's rows with the y axis (numbers on the left) and the x axis below."""
-    yt = nice_ticks(lo, hi, max(2, height // 4 + 1))
+           xname: str, height: int, width: int,
+           yt: Sequence[float] | None = None) -> list[Line]:
+    """The plot area's rows with the y axis (numbers on the left, at ``yt`` or round
+    numbers) and the x axis below."""
+    if yt is None:
+        yt = nice_ticks(lo, hi, y_tick_count(height))
     ylabels = {}
     for t in yt:
         row = round((hi - t) / (hi - lo) * (height * 4 - 1) / 4 - 0.375)
@@ -140,7 +148,7 @@ def _frame(cells: list[list[Segment]], lo: float, hi: float, x0: float, x1: floa
         label = ylabels.get(r)
         head = (f"{label:>{margin}} ┤" if label is not None else " " * margin + " │")
         lines.append([(head, AXIS_STYLE), *cells[r]])
-    xt = nice_ticks(x0, x1, max(2, width // 12))
+    xt = nice_ticks(x0, x1, max(2, width // 8))
     axis = ["─"] * width
     under = [" "] * (width + margin + 2 + len(xname) + 2)
     for t in xt:
@@ -188,11 +196,12 @@ def curves(series: Sequence[Series], shown: View, *, width: int, height: int, co
     x0 = float(min(s.x[0] for s in series))
     x1 = float(max(s.x[-1] for s in series))
     lo, hi = shown.low, shown.high
-    if not shown.clipped:  # widen to round numbers: the top and bottom rows get a number
-        ticks = nice_ticks(lo, hi, max(2, height // 4 + 1))
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
-        if step > 0:
-            lo, hi = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+    ticks = nice_ticks(lo, hi, y_tick_count(height))
+    if not shown.clipped and len(ticks) > 1:  # widen to round numbers at the top and bottom
+        step = ticks[1] - ticks[0]
+        lo, hi = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+        ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
+        ticks = [0.0 if abs(t) < step * 1e-9 else t for t in ticks]
     rows, cols = height * 4, width * 2
     cells = np.full((height, width), " ", dtype="<U1")
     owner = np.full((height, width), -1)
@@ -229,7 +238,7 @@ def curves(series: Sequence[Series], shown: View, *, width: int, height: int, co
         sample = "⣀⣀" if color or s.glyphs == "braille" else "▄▄"
         legend += [("   " if legend else "", ""), (sample, s.style), (" " + s.label, "")]
     lines.append(legend)
-    lines += _frame(styled, lo, hi, x0, x1, xname, height, width)
+    lines += _frame(styled, lo, hi, x0, x1, xname, height, width, ticks)
     if shown.clipped:
         lines.append([(f"(the curves leave the chart: y is shown from {fmt_scalar(lo, 3)} to "
                        f"{fmt_scalar(hi, 3)}; --ylim LOW,HIGH chooses)", AXIS_STYLE)])
