@@ -349,3 +349,42 @@ def test_bad_input_exits_2_with_one_message(cli: Run, tmp_path: Path,
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())
+
+
+# --- the README ----------------------------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_transcripts() -> list[tuple[str, str]]:
+    """(command, expected output) of every console block in 'Look at it' (indented ones
+    inside list items too)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Look at it: plots and gradient descent")
+    section = text[start:text.index("\n## ", start + 10)]
+    steps: list[tuple[str, str]] = []
+    for indent, block in re.findall(r"^( *)```console\n(.*?)^\1```", section, re.M | re.S):
+        for line in block.splitlines(keepends=True):
+            line = line[len(indent):]
+            if line.startswith("$ "):
+                steps.append((line[2:].rstrip("\n"), ""))
+            else:
+                steps[-1] = (steps[-1][0], steps[-1][1] + line)
+    return steps
+
+
+def test_readme_has_the_transcripts() -> None:
+    commands = [c for c, _ in readme_transcripts()]
+    assert any(c.startswith("cgcli plot") for c in commands)
+    assert any(c.startswith("cgcli descend") for c in commands)
+
+
+@pytest.mark.parametrize(("command", "expected"), readme_transcripts(),
+                         ids=lambda v: v[:40] if v.startswith("cgcli") else "")
+def test_readme_transcript_is_real_output(command: str, expected: str) -> None:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": path, "COLUMNS": "80"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.run(["bash", "-c", "{ " + command + "; } 2>&1"], capture_output=True,
+                          text=True, env=env, check=False, timeout=60)
+    assert proc.stdout == expected, command

@@ -117,11 +117,13 @@ def field_figure(sweep: Sweep, path: Sequence[Step] | None = None) -> Any:
     fig, ax = _figure(6.4, min(max(4.8 * ratio + 1.0, 3.0), 9.0) if equal else 5.2)
     f = np.where(np.isfinite(sweep.value), sweep.value, np.nan)
     lo, hi, clipped = shade_range(f)
-    levels = np.linspace(lo, hi, 21)
+    from matplotlib.ticker import MaxNLocator
+
+    levels = MaxNLocator(20).tick_values(lo, hi)  # round levels: 0, 2.5, 5, ...
     filled = ax.contourf(xs, ys, f, levels=levels, cmap="viridis",
                          extend="both" if clipped else "neither")
     ax.contour(xs, ys, f, levels=levels[::2], colors="white", linewidths=0.5, alpha=0.6)
-    bar = fig.colorbar(filled, ax=ax)
+    bar = fig.colorbar(filled, cax=ax.inset_axes((1.04, 0.0, 0.045, 1.0)))  # as tall as ax
     bar.set_label(sweep.graph.label(sweep.graph.output, 40))
     if path is None:
         sx = max(1, int(np.ceil(len(xs) / ARROWS)))
