@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cgcli.descent import descend
 from cgcli.parser import parse
@@ -205,3 +207,50 @@ def test_bad_input_exits_2_with_one_message(cli: Run, tmp_path: Path,
     code, out, err = cli("descend", *args)
     assert code == 2 and out == "" and err.startswith("error: ") and message in err
     assert "Traceback" not in err and not list(tmp_path.iterdir())
+
+
+# --- hostile input -------------------------------------------------------------------------
+
+def _run(*args: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from cgcli.cli.app import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()
+
+
+def _clean(code: int, err: str) -> None:
+    """Exit 0 or 2 (3: nan with --strict); notes, then at most one error message."""
+    assert code in (0, 2, 3) and "Traceback" not in err and "internal error" not in err, err
+    rest = [line for line in err.splitlines() if not line.startswith("note: ")]
+    if code:
+        assert rest and (rest[0].startswith("error: ") or rest[0].startswith("Usage: ")), err
+
+
+TEXT = st.one_of(st.text(max_size=40),
+                 st.text(alphabet=st.sampled_from("xyw+-*/^()[],.0123456789e;=pi sincologq "),
+                         max_size=30))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=TEXT, which=st.integers(0, 5))
+def test_any_text_exits_0_2_or_3_with_one_message(text: str, which: int) -> None:
+    """Any text as the expression or as an option's value of plot and descend."""
+    runs = [("plot", text, "--points", "5", "--json", "--strict"),
+            ("plot", "x^2", "--from", text, "--points", "5", "--json"),
+            ("plot", "x^2", "--ylim", text, "--points", "5"),
+            ("plot", "x*y", "--wrt", "x", "--at", f"y={text}", "--points", "5", "--json"),
+            ("descend", text, "--at", "x=1", "--at", "y=2", "--steps", "2", "--json"),
+            ("descend", "x^2 + y", "--at", f"x={text}", "--at", "y=1", "--steps", "2")]
+    code, out, err = _run(*runs[which])
+    _clean(code, err)
+    if "--json" in runs[which] and code != 0 and err.startswith("error: "):
+        assert "error" in json.loads(out) or out == ""
