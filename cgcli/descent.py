@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Evaluation, NumericFault, all_finite, differentiate, forward
+from .engine import NumericFault, all_finite, differentiate, forward
 from .errors import NameError_, ShapeError, ValueInputError
 from .graphs import Graph
 
@@ -35,13 +35,7 @@ class Step:
     value: float
     gradients: dict[str, Any]  #: ∂f/∂p for each descended variable p
     norm: float  #: ‖∇f‖ over the descended variables (all their elements)
-    evaluation: Evaluation
-
-    def fault(self) -> NumericFault | None:
-        """Where nan or inf first appeared at this point, or None."""
-        if all_finite(self.value) and all(all_finite(g) for g in self.gradients.values()):
-            return None
-        return self.evaluation.nonfinite()
+    fault: NumericFault | None = None  #: where nan or inf first appeared at this point
 
 
 def check(graph: Graph, start: Mapping[str, Any], *, lr: float = DEFAULT_LR,
@@ -110,12 +104,14 @@ def _steps(graph: Graph, point: dict[str, Any], names: list[str], lr: float, ste
         g = {name: _plain(grads[name]) for name in names}
         with np.errstate(all="ignore"):
             norm = math.sqrt(sum(float(np.sum(np.square(v))) for v in g.values()))
+        value = float(ev.value)
+        finite = all_finite(value) and all(all_finite(v) for v in g.values())
         step = Step(k, {n: _plain(v) for n, v in point.items() if n in graph.variables},
-                    float(ev.value), g, norm, ev)
+                    value, g, norm, None if finite else ev.nonfinite())
         yield step
         if progress is not None:
             progress(k, steps)
-        if k == steps or norm <= tol or step.fault() is not None:
+        if k == steps or norm <= tol or not finite:
             return
         with np.errstate(all="ignore"):
             for name in names:

@@ -264,8 +264,10 @@ def view(x: np.ndarray, curves: Sequence[tuple[np.ndarray, np.ndarray | None]],
         if breaks.any():
             window = max(2, x.size // 20)
             near = np.convolve(breaks, np.ones(2 * window + 1), mode="same") > 0
-            lo2, hi2 = _finite_range([y[~near] for y in ys])
-            if (hi2 - lo2) * 3 < high - low and hi2 > lo2:
+            away = [y[~near] for y in ys]
+            lo2, hi2 = _finite_range(away)
+            some = any(np.isfinite(a).any() for a in away)
+            if some and hi2 > lo2 and (hi2 - lo2) * 3 < high - low:
                 margin = (hi2 - lo2) * 0.5
                 low, high = max(low, lo2 - margin), min(high, hi2 + margin)
                 clipped = True

@@ -340,6 +340,7 @@ def test_data_to_a_json_file(cli: Run, tmp_path: Path) -> None:
     (["x*y", "--wrt", "x", "--wrt", "y", "--from", "0", "--from", "1", "--from", "2"],
      "--from is given 3 times for 2 --wrt variables"),
     (["2"], "the expression has no variable to plot against"),
+    (["x", "--json", "-o", "f.svg"], "--format json writes the samples: give -o FILE.json"),
 ])
 def test_bad_input_exits_2_with_one_message(cli: Run, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch,

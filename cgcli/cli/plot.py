@@ -117,6 +117,9 @@ def plot(
     set_color(color)
     with user_errors(fmt is PlotFormat.json and output is None):
         kind = _output_kind(output)
+        if fmt is PlotFormat.json and kind not in (None, "json"):
+            raise ValueInputError(f"--format json writes the samples: give -o FILE.json, "
+                                  f"or leave out --format json to draw {output}")
         graph, fixed = load(expr, at, at_file)
         names = _plot_variables(graph, wrt)
         ranges = _ranges(names, from_, to)
@@ -219,23 +222,29 @@ def descend(
             _check_plottable(names, values)
     from ..render import descent as out
 
+    keep = fmt is not DescendFormat.jsonl or kind is not None  # jsonl alone keeps no rows
     done: list = []
-    fault = None
+    first = last = None
     with user_errors(fmt is DescendFormat.json):
         for step in iterator:
-            done.append(step)
+            if first is None:
+                first = step
+            last = step
+            if keep:
+                done.append(step)
             if fmt is DescendFormat.jsonl:
                 sys.stdout.write(out.step_line(step) + "\n")
                 sys.stdout.flush()
-            fault = step.fault()
+        fault = last.fault
         if fault is not None:
             if strict:
+                fault.message += f" at step {last.step}"
                 raise fault
-            note(f"{fault.message} at step {done[-1].step}; the descent stops there "
+            note(f"{fault.message} at step {last.step}; the descent stops there "
                  "(--strict makes this an error)")
-    ok = converged(done[-1], tol)
+    ok = converged(last, tol)
     output = graph.output_name
-    fixed = {n: v for n, v in done[0].at.items() if n not in names}
+    fixed = {n: v for n, v in first.at.items() if n not in names}
     if fmt is DescendFormat.json:
         settings = {"wrt": names, "lr": lr, "momentum": momentum, "tol": tol}
         sys.stdout.write(out.document(graph.source, done, ok, settings) + "\n")
@@ -245,14 +254,13 @@ def descend(
         title = (f"gradient descent on {' '.join(graph.source.split())[:60]}: "
                  f"{out.settings_text(lr, momentum, fixed)}")
         lines = out.table(done, names, output, title, precision)
-        lines.append(out.summary(done, names, output, tol, ok, precision))
+        lines.append(out.summary(last, names, output, tol, ok, precision))
         write_lines(line_console(), lines)
-    first, last = done[0].value, done[-1].value
-    if fault is None and last > first:
+    if fault is None and last.value > first.value:
         from ..numbers import fmt_scalar
 
-        note(f"{output} grew from {fmt_scalar(first, 4)} to {fmt_scalar(last, 4)}: the "
-             "steps overshoot; try a smaller --lr")
+        note(f"{output} grew from {fmt_scalar(first.value, 4)} to "
+             f"{fmt_scalar(last.value, 4)}: the steps overshoot; try a smaller --lr")
     if kind is not None:
         with user_errors(False):
             _descent_figure(graph, done, names, fixed, plot_file, kind)  # type: ignore[arg-type]

@@ -50,10 +50,9 @@ def table(steps: Sequence[Step], names: Sequence[str], output: str, title: str,
     return [[(title, "bold")], *box_lines(header, rows, right, None)]
 
 
-def summary(steps: Sequence[Step], names: Sequence[str], output: str, tol: float,
-            converged: bool, precision: int) -> list[Segment]:
+def summary(last: Step, names: Sequence[str], output: str, tol: float, converged: bool,
+            precision: int) -> list[Segment]:
     """The closing line: where the run ended, and whether it converged."""
-    last = steps[-1]
     where = ", ".join(f"{n} = {fmt_value(last.at[n], precision)}" for n in names)
     n = last.step
     text = (f"after {n} step{'s' * (n != 1)}: {where}, {output} = "
