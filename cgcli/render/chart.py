@@ -183,6 +183,19 @@ def _zero_lines(cells: np.ndarray, lo: float, hi: float, x0: float, x1: float) -
             col[col == "┈"] = "┼"
 
 
+def _rstrip(lines: list[Line]) -> list[Line]:
+    """Lines without trailing blanks (a file or an editor would drop them anyway)."""
+    out = []
+    for line in lines:
+        line = list(line)
+        while line and not line[-1][0].rstrip():
+            line.pop()
+        if line:
+            line[-1] = (line[-1][0].rstrip(), line[-1][1])
+        out.append(line)
+    return out
+
+
 def curves(series: Sequence[Series], shown: View, *, width: int, height: int, color: bool,
            xname: str, title: str = "") -> list[Line]:
     """The chart of one or more curves over the same x range, as styled lines.
@@ -242,7 +255,7 @@ def curves(series: Sequence[Series], shown: View, *, width: int, height: int, co
     if shown.clipped:
         lines.append([(f"(the curves leave the chart: y is shown from {fmt_scalar(lo, 3)} to "
                        f"{fmt_scalar(hi, 3)}; --ylim LOW,HIGH chooses)", AXIS_STYLE)])
-    return lines
+    return _rstrip(lines)
 
 
 def plot_1d(sweep: Sweep, *, width: int, height: int, color: bool,
@@ -321,7 +334,7 @@ def heat_map(sweep: Sweep, *, width: int, height: int, color: bool) -> list[Line
     if clipped:
         lines.append([(f"(shades span {fmt_scalar(lo, 3)} to {fmt_scalar(hi, 3)}; f goes "
                        "further)", AXIS_STYLE)])
-    return lines
+    return _rstrip(lines)
 
 
 def graph_label(sweep: Sweep) -> str:

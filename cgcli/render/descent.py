@@ -58,7 +58,7 @@ def summary(last: Step, names: Sequence[str], output: str, tol: float, converged
     text = (f"after {n} step{'s' * (n != 1)}: {where}, {output} = "
             f"{fmt_value(last.value, precision)}, ‖∇{output}‖ = {fmt_scalar(last.norm, 3)}")
     if converged:
-        text += f" ≤ {tol:g}: converged"
+        text += f" ≤ {tol:g}: converged" if tol > 0 else ": a stationary point, converged"
     elif tol > 0:
         text += f" > {tol:g}: not converged (more --steps, or a larger --lr?)"
     return [(text, "")]
