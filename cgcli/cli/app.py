@@ -7,7 +7,7 @@ modules never import this one.
 Exit codes (errors.py): 0 success, 1 a check failed or an ``--expect`` answer is wrong,
 2 invalid input (parse error, unknown name, wrong arguments, missing or malformed ``--at``
 value, shape mismatch, a bad batch row), 3 nan or inf with ``--strict``, 4 an external tool
-(Graphviz) missing, 70 an internal error (a bug in cgcli).
+(Graphviz, Matplotlib) missing, 70 an internal error (a bug in cgcli).
 """
 
 import importlib
@@ -49,7 +49,7 @@ def _main(
 
     \b
     Exit codes: 0 success · 1 a check failed or an answer is wrong · 2 invalid input ·
-    3 nan or inf with --strict · 4 Graphviz missing · 70 internal error.
+    3 nan or inf with --strict · 4 Graphviz or Matplotlib missing · 70 internal error.
     """
     settings["color"] = color.value if color is not None else "auto"
 
@@ -61,7 +61,7 @@ app.add_typer(grad.app)
 app.add_typer(language.app)
 CORE_COMMANDS = frozenset({"grad", "eval", "functions"})
 #: The other command modules, in the order ``--help`` lists their commands.
-MODULES = ("teach", "exercises")
+MODULES = ("teach", "exercises", "plot")
 _GLOBAL_WITH_VALUE = frozenset({"--color"})
 _added: list[str] = []
 
