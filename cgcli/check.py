@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import all_finite, forward
+from .engine import all_finite, backward, forward
 from .graphs import Graph
 from .jacobian import jacobian
 from .numbers import abbreviate
@@ -84,6 +84,9 @@ class CheckResult:
     tolerance: float
     variables: tuple[VariableCheck, ...]
     elements: tuple[Element, ...]
+    #: 1: the gradient against differences of the output; 2: the Hessian against
+    #: differences of the gradient.
+    order: int = 1
 
     @property
     def passed(self) -> bool:
@@ -112,29 +115,57 @@ def _errors(a: np.ndarray, fd: np.ndarray) -> tuple[float, float, np.ndarray]:
     return float(np.max(err, initial=0.0)), float(np.max(rel, initial=0.0)), big
 
 
-def check(graph: Graph, inputs: Mapping[str, Any], tol: float = DEFAULT_TOL) -> CheckResult:
-    """Compare reverse mode with central differences for every element of every variable."""
-    probe = _Probe(graph, inputs)
-    jac = jacobian(graph, probe.values)
-    out_axes = (slice(None),) * probe.f0.ndim
-    elements = [probe.element(name, k, np.asarray(jac[name][out_axes + k]), tol)
+def check(graph: Graph, inputs: Mapping[str, Any], tol: float = DEFAULT_TOL,
+          order: int = 1) -> CheckResult:
+    """Compare reverse mode with central differences for every element of every variable.
+
+    ``order=2`` checks the Hessian (:func:`cgcli.derivatives.hessian`) against central
+    differences of the gradient: its column for x[k] is d(gradient)/d(x[k])."""
+    probe = _Probe(graph, inputs, order)
+    if order == 1:
+        jac = jacobian(graph, probe.values)
+        out_axes = (slice(None),) * probe.f0.ndim
+        columns = {name: {k: np.asarray(jac[name][out_axes + k]) for k in np.ndindex(*x.shape)}
+                   for name, x in probe.point.items()}
+    else:
+        from .derivatives import hessian
+
+        h = hessian(graph, probe.point).matrix
+        columns, n = {}, 0
+        for name, x in probe.point.items():
+            columns[name] = {}
+            for k in np.ndindex(*x.shape):
+                columns[name][k] = h[:, n]
+                n += 1
+    elements = [probe.element(name, k, columns[name][k], tol)
                 for name, x in probe.point.items() for k in np.ndindex(*x.shape)]
-    return CheckResult(graph.source, probe.point, probe.f0[()], tol,
+    return CheckResult(graph.source, probe.point, np.asarray(probe.value)[()], tol,
                        tuple(_summary(name, x.shape, elements) for name, x in probe.point.items()),
-                       tuple(elements))
+                       tuple(elements), order)
 
 
 class _Probe:
-    """The function around the point: its value and kinks there, and at shifted points."""
+    """The function around the point, its value and kinks there, and at shifted points. The
+    function is the output (``order`` 1) or, for checking second derivatives, the gradient,
+    flattened (``order`` 2)."""
 
-    def __init__(self, graph: Graph, inputs: Mapping[str, Any]) -> None:
+    def __init__(self, graph: Graph, inputs: Mapping[str, Any], order: int = 1) -> None:
         self.graph = graph
+        self.order = order
         self.values = forward(graph, {name: inputs[name] for name in graph.variables
                                       if name in inputs})
         self.point = {name: np.asarray(self.values[i], dtype=np.float64)
                       for name, i in graph.variables.items()}
-        self.f0 = np.asarray(self.values[graph.output], dtype=np.float64)
+        self.value = self.values[graph.output]
+        self.f0 = self.function(self.values)
         self.sides = _sides(graph, self.values)
+
+    def function(self, values: list) -> np.ndarray:
+        if self.order == 1:
+            return np.asarray(values[self.graph.output], dtype=np.float64)
+        grads = backward(self.graph, values)
+        return np.concatenate([np.ravel(np.asarray(grads[i], dtype=np.float64))
+                               for i in self.graph.variables.values()])
 
     def shifted(self, name: str, k: tuple, h: float) -> tuple[np.ndarray, float, list]:
         """f with x[k] moved by h: (output, the step actually taken, every node's value)."""
@@ -142,7 +173,7 @@ class _Probe:
         x[k] += h
         values = forward(self.graph, {**self.point, name: x[()]})
         step = float(x[k] - self.point[name][k])
-        return np.asarray(values[self.graph.output], dtype=np.float64), step, values
+        return self.function(values), step, values
 
     def element(self, name: str, k: tuple, a: np.ndarray, tol: float) -> Element:
         """Compare ``a`` = d(output)/d(name[k]) with central differences."""

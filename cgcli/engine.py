@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .errors import EXIT_NUMERIC, CgcliError, NameError_, ShapeError, ValueInputError
+from .errors import CgcliError, NameError_, NumericError, ShapeError, ValueInputError
 from .graphs import Graph, no_gc
 from .numbers import fmt_value
 from .ops import CONST, VAR
@@ -94,11 +94,8 @@ class Evaluation:
         return None
 
 
-class NumericFault(CgcliError):
+class NumericFault(NumericError):
     """A value or gradient that is nan or inf (an error only under ``--strict``)."""
-
-    kind = "numeric"
-    exit_code = EXIT_NUMERIC
 
     def __init__(self, message: str, *, node: int, gradient: bool, **kw: Any) -> None:
         super().__init__(message, **kw)

@@ -104,6 +104,13 @@ class LimitError(CgcliError):
     kind = "limit"
 
 
+class NumericError(CgcliError):
+    """A value that is nan or inf, under ``--strict``."""
+
+    kind = "numeric"
+    exit_code = EXIT_NUMERIC
+
+
 class ValueInputError(CgcliError):
     """A malformed ``--at NAME=VALUE`` or other option value."""
 

@@ -175,8 +175,12 @@ def _joined(args: list) -> list:
     return out
 
 
-def to_text(graph: Graph) -> str:
+def to_text(graph: Graph, exact: bool = True) -> str:
     """The canonical text of ``graph``: parsing it gives the same graph, node for node.
+
+    ``exact=False`` writes the same function without keeping node ids (a graph built by a
+    program rather than parsed, such as a derivative): variables are never statements of
+    their own.
 
     Statements, in node order: each let-bound name (``q = x + y``), each node nothing uses
     that has no name (an expression statement, or the output), each variable first written
@@ -198,7 +202,7 @@ def to_text(graph: Graph) -> str:
     following = -1  # the next statement's node
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
-        if (not roots[i] and node.op is VAR and following >= 0
+        if (exact and not roots[i] and node.op is VAR and following >= 0
                 and not nodes[following].start <= node.start < nodes[following].end):
             roots[i] = True  # written before, outside, the statement of its first use
         if roots[i]:

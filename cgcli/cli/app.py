@@ -61,7 +61,7 @@ app.add_typer(grad.app)
 app.add_typer(language.app)
 CORE_COMMANDS = frozenset({"grad", "eval", "functions"})
 #: The other command modules, in the order ``--help`` lists their commands.
-MODULES = ("teach", "exercises", "plot")
+MODULES = ("teach", "calculus", "exercises", "plot")
 _GLOBAL_WITH_VALUE = frozenset({"--color"})
 _added: list[str] = []
 

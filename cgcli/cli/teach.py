@@ -134,6 +134,10 @@ def check(
     format: ReportFormatOpt = ReportFormat.table,
     json_flag: JsonFlag = False,
     precision: Precision = 4,
+    order: Annotated[int, typer.Option(
+        "--order", min=1, max=2, metavar="N",
+        help="1: the gradient against differences of the output; 2: the Hessian (cgcli "
+             "hessian) against differences of the gradient.")] = 1,
 ) -> None:
     """Check every derivative against central finite differences.
 
@@ -145,13 +149,14 @@ def check(
     Examples:
       cgcli check "sum(tanh(W@x + b)^2)" --at "W=[[1,2],[3,4]]" --at "x=[1,-1]" --at "b=[0,1]"
       cgcli check "relu(x) + abs(y)" --at x=0 --at y=0
+      cgcli check "x^2*y + sin(x*y)" --at x=0.5 --at y=2 --order 2
     """
     fmt = ReportFormat.json if json_flag else format
     with user_errors(fmt is ReportFormat.json):
         from ..check import check as run_check
 
         g, values = load(expr, at)
-        result = run_check(g, values, tol)
+        result = run_check(g, values, tol, order)
     from ..render import check as out
 
     if fmt is ReportFormat.json:

@@ -22,14 +22,18 @@ def verdict(result: CheckResult) -> str:
     failures = sum(e.status == "fail" for e in elements)
     ok = sum(e.status == "ok" for e in elements)
     tol = f"{result.tolerance:g}"
+    # A Hessian column is compared as a whole: each element checks a row of second
+    # derivatives against differences of the gradient.
+    what = "derivative" if result.order == 1 else "Hessian column"
+    of = "" if result.order == 1 else " of the gradient"
     if failures:
         n = failures + ok
-        line = (f"FAILED: {failures} of {n} derivative{'s' * (n != 1)} differ"
-                f"{'s' * (n == 1)} from central differences by more than {tol}")
+        line = (f"FAILED: {failures} of {n} {what}{'s' * (n != 1)} differ"
+                f"{'s' * (n == 1)} from central differences{of} by more than {tol}")
     else:
         worst = max((v.max_rel_error for v in result.variables), default=0.0)
-        line = (f"passed: {ok} derivative{'s' * (ok != 1)} match{'es' * (ok == 1)} central "
-                f"differences within {tol} (largest relative error {_err(worst)})")
+        line = (f"passed: {ok} {what}{'s' * (ok != 1)} match{'es' * (ok == 1)} central "
+                f"differences{of} within {tol} (largest relative error {_err(worst)})")
     kinks = sum(e.status == "kink" for e in elements)
     undefined = sum(e.status == "undefined" for e in elements)
     skipped = [f"{kinks} at a kink"] * bool(kinks) + [f"{undefined} not finite nearby"] * bool(
@@ -54,8 +58,8 @@ def table(result: CheckResult, console: Any, precision: int = 4) -> None:
 
     from .table import GRAD_STYLE
 
-    console.print(Text(f"gradient check of {result.expression}", style="bold"),
-                  soft_wrap=True)
+    title = "gradient check" if result.order == 1 else "Hessian check (second derivatives)"
+    console.print(Text(f"{title} of {result.expression}", style="bold"), soft_wrap=True)
     t = Table(header_style="bold")
     for name, justify in (("variable", "left"), ("shape", "left"), ("size", "right"),
                           ("max abs err", "right"), ("max rel err", "right"),
@@ -94,6 +98,7 @@ def document(result: CheckResult) -> dict:
         "inputs": {k: json_value(v) for k, v in result.inputs.items()},
         "value": json_value(result.value),
         "tolerance": result.tolerance,
+        "order": result.order,
         "passed": result.passed,
         "variables": {v.name: {
             "shape": list(v.shape), "elements": v.elements,

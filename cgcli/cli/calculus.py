@@ -1,0 +1,156 @@
+"""Derivatives as formulas and second derivatives: ``diff`` and ``hessian``.
+
+Exit codes (errors.py): 0 success, 2 invalid input (an unknown --wrt, --order 0, a
+non-scalar output, a missing --at), 3 nan or inf with --strict, 70 an internal error.
+SymPy (for ``diff``) and Rich are imported inside the commands: this module is loaded
+whenever a command outside ``grad``/``eval``/``functions`` runs. (No ``from __future__
+import annotations``: Typer reads the option types from the annotations.)
+"""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ..errors import ValueInputError
+from .common import ExpressionCommand, console, load, note, set_color, user_errors
+from .options import (
+    At,
+    AtFile,
+    ColorOpt,
+    Expr,
+    JsonFlag,
+    Precision,
+    ReportFormat,
+    ReportFormatOpt,
+    Strict,
+)
+
+app = typer.Typer()
+
+EPILOG = """\
+Exit codes: 0 success · 2 invalid input (an unknown --wrt, --order 0, a non-scalar output for
+hessian, a missing --at) · 3 a value is nan or inf (with --strict) · 70 internal error.
+"""
+
+WrtOpt = Annotated[list[str] | None, typer.Option(
+    "--wrt", metavar="NAME", show_default=False,
+    help="Differentiate with respect to NAME (a variable or let-bound name); default: every "
+         "variable. Repeatable.")]
+
+
+@app.command(cls=ExpressionCommand, epilog=EPILOG)
+def diff(
+    expr: Expr,
+    wrt: WrtOpt = None,
+    order: Annotated[int, typer.Option(
+        "--order", metavar="N", help="The N-th derivative (N ≥ 2 needs one scalar --wrt).")
+    ] = 1,
+    at: At = None,
+    at_file: AtFile = None,
+    raw: Annotated[bool, typer.Option(
+        "--raw", help="Print the bare formula, for $(...): the one --wrt, or the only "
+                      "variable.")] = False,
+    json_flag: JsonFlag = False,
+    simplify: Annotated[bool, typer.Option(
+        "--simplify/--no-simplify",
+        help="Let SymPy simplify scalar formulas (the shorter of its form and cgcli's own is "
+             "kept).")] = True,
+    precision: Precision = 4,
+    strict: Strict = False,
+) -> None:
+    """The derivative as a formula: ∂f/∂x = 3*x^2, in cgcli's own language.
+
+    Each formula parses back: cgcli eval "$(cgcli diff EXPR --wrt x --raw)" --at x=1 gives
+    what cgcli grad gives. With --at, each formula's value there too (and the shapes of
+    vectors and matrices: a variable without a value is a scalar).
+
+    \b
+    Examples:
+      cgcli diff "1/(1+exp(-x))"
+      cgcli diff "x^3" --order 2
+      cgcli diff "sum((W@x)^2)" --wrt W --at "W=[[1,2],[3,4]]" --at "x=[1,1]"
+      cgcli eval "$(cgcli diff 'sin(x)*x' --raw)" --at x=1
+    """
+    with user_errors(json_flag):
+        from ..derivatives import diff as differentiate
+
+        if raw and json_flag:
+            raise ValueInputError("--raw and --json are two output formats: choose one")
+        graph, values = load(expr, at, at_file)
+        if raw and not (wrt and len(wrt) == 1) and len(graph.variables) != 1:
+            raise ValueInputError("--raw prints one formula: choose it with --wrt NAME "
+                                  f"(variables: {', '.join(graph.variables) or 'none'})")
+        result = differentiate(graph, wrt, order, values, use_sympy=simplify)
+        _finite(result, strict)
+    for line in result.notes:
+        note(line)
+    from ..render import calculus as out
+
+    if raw:
+        sys.stdout.write(result.formulas[0].text + "\n")
+    elif json_flag:
+        sys.stdout.write(out.render_json(result) + "\n")
+    else:
+        sys.stdout.write("\n".join(out.lines(result, precision)) + "\n")
+
+
+def _finite(result: object, strict: bool) -> None:
+    """The usual note (or, with --strict, error) for a derivative whose value is nan or inf."""
+    from ..engine import all_finite
+    from ..numbers import fmt_value
+
+    for f in result.formulas:  # type: ignore[attr-defined]
+        if f.value is not None and not all_finite(f.value):
+            _fault(f"∂/∂{f.name} = {fmt_value(f.value)} at the given point: not finite",
+                   strict)
+
+
+def _fault(message: str, strict: bool) -> None:
+    """A value that is nan or inf: an error with --strict (exit 3), else a note."""
+    from ..errors import NumericError
+
+    if strict:
+        raise NumericError(message)
+    note(message + " (--strict makes this an error)")
+
+
+@app.command(cls=ExpressionCommand, epilog=EPILOG)
+def hessian(
+    expr: Expr,
+    at: At = None,
+    at_file: AtFile = None,
+    format: ReportFormatOpt = ReportFormat.table,
+    json_flag: JsonFlag = False,
+    precision: Precision = 4,
+    strict: Strict = False,
+    color: ColorOpt = None,
+) -> None:
+    """The matrix of second derivatives of a scalar output, at a point.
+
+    Recorded as a graph, the backward pass is differentiated once more: one reverse pass of
+    the gradient graph per variable element. Vectors and matrices are flattened in row-major
+    order (W[0,1] is row 0, column 1).
+
+    \b
+    Examples:
+      cgcli hessian "x^2*y + sin(x*y)" --at x=0.5 --at y=2
+      cgcli hessian "sum((W@x)^2)" --at "W=[[1,2],[3,4]]" --at "x=[1,1]" --json
+    """
+    set_color(color)
+    fmt = ReportFormat.json if json_flag else format
+    with user_errors(fmt is ReportFormat.json):
+        from ..derivatives import hessian as second
+
+        graph, values = load(expr, at, at_file)
+        h = second(graph, values)
+        from ..engine import all_finite
+
+        if not all_finite(h.matrix):
+            _fault("the Hessian has entries that are nan or inf at the given point", strict)
+    from ..render import calculus as out
+
+    if fmt is ReportFormat.json:
+        sys.stdout.write(out.hessian_json(h) + "\n")
+    else:
+        out.hessian_table(h, console(), precision)
