@@ -220,4 +220,7 @@ def simplify(graph: Graph, root: int | None = None, budget: float = 2.5) -> Simp
                           "unsimplified", time.perf_counter() - start)
     except RecursionError:
         return Simplified(None, "too deep for SymPy: written unsimplified")
+    except Exception as exc:  # SymPy's own failure: cgcli's text is right regardless
+        return Simplified(None, f"SymPy could not simplify it ({type(exc).__name__}): "
+                          "written unsimplified")
     return Simplified(text, "", time.perf_counter() - start)
