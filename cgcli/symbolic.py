@@ -45,7 +45,9 @@ def deadline(seconds: float) -> Iterator[None]:
         raise Budget
 
     old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Again every 50 ms: an exception raised where Python ignores it (inside a garbage
+    # collector callback, say) must not let SymPy run on.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
