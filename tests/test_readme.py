@@ -1,5 +1,6 @@
-"""The README's transcripts in 'What it prints', 'Scripts and many points' and 'Errors and
-exit codes' are what the installed tool prints, character for character."""
+"""The README's transcripts in 'What it prints', 'Derivatives as formulas', 'Scripts and many
+points' and 'Errors and exit codes' are what the installed tool prints, character for
+character (a block indented in a list item too)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-SECTIONS = ("## What it prints", "## Scripts and many points", "## Errors and exit codes")
+SECTIONS = ("## What it prints", "## Derivatives as formulas", "## Scripts and many points",
+            "## Errors and exit codes")
 
 
 def transcripts() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -23,9 +25,11 @@ def transcripts() -> list[tuple[str, list[tuple[str, str]]]]:
         start = text.index(title)
         end = text.find("\n## ", start + len(title))
         section = text[start:end if end != -1 else len(text)]
-        for block in re.findall(r"```console\n(.*?)```", section, flags=re.S):
+        for block in re.findall(r"( *)```console\n(.*?)```", section, flags=re.S):
+            indent, body = block
             steps: list[tuple[str, str]] = []
-            for line in block.splitlines(keepends=True):
+            for line in body.splitlines(keepends=True):
+                line = line.removeprefix(indent)
                 if line.startswith("$ "):
                     steps.append((line[2:].rstrip("\n"), ""))
                 elif steps:

@@ -74,7 +74,8 @@ def hessian_table(h: Hessian, console: Any, precision: int = 4) -> None:
     from .table import GRAD_STYLE
 
     n = len(h.names)
-    console.print(Text(f"∂²{h.output}/∂v∂w: {n}×{n}, variables flattened row-major",
+    console.print(Text(f"∂²{h.output}/∂(row)∂(column): {n}×{n}; vectors and matrices "
+                       "flattened row-major",
                        style="bold"), soft_wrap=True)
     t = Table(header_style="bold")
     t.add_column("", style="bold", no_wrap=True)
