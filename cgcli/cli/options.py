@@ -38,6 +38,9 @@ class BatchFormat(str, Enum):
 ColorOpt = Annotated[Color | None, typer.Option(
     "--color", case_sensitive=False, show_default=False,
     help="Colour: auto (only on a terminal, never with NO_COLOR), always, never.")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet",
+    help="No progress display and no notes on stderr (errors still show).")]
 Expr = Annotated[str, typer.Argument(
     metavar="EXPR", show_default=False,
     help='The expression, e.g. "1/(1+exp(-x))" or "q = x + y; f = q * z"; '

@@ -23,7 +23,7 @@ app = typer.Typer()
 EPILOG = """\
 Exit codes: 0 success · 1 a derivative differs from central differences (check) ·
 2 invalid input · 4 Graphviz's dot is missing or failed (graph --format svg|png) ·
-70 internal error.
+70 internal error · 130 interrupted (Ctrl-C).
 """
 
 
