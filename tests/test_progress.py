@@ -267,6 +267,19 @@ def test_output_to_a_terminal_clears_the_display_for_good(watched: list,
     assert watched == [("add", "parsing"), ("start",), ("stop",)]
 
 
+def test_a_display_that_cannot_start_leaves_the_work_alone(
+        watched: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        watched.append("tried")
+        raise OSError("no terminal after all")
+
+    monkeypatch.setattr(progress, "_rich_progress", broken)
+    with session(), count("batch", "rows") as c:
+        time.sleep(0.3)
+        c.advance()
+    assert watched == ["tried"] and c.count == 1
+
+
 def test_nobody_watching_costs_nothing(capsys: pytest.CaptureFixture) -> None:
     with session(), count("batch", "rows", total=10) as c:
         c.advance(3)

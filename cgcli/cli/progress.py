@@ -45,6 +45,7 @@ progress at once.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
 import time
@@ -139,22 +140,28 @@ def _delay() -> float:
 
 
 class _Session:
-    """The items of one display, shown once one of them has run for the delay."""
+    """The items of one display, shown once one of them has run for the delay.
+
+    One watcher thread per session (not per item) sleeps until the oldest running item has
+    run for the delay, then starts the display; items that begin later join it. A short
+    command pays for starting that thread, never for waiting on it: it is started without
+    the handshake of ``threading.Thread.start`` and joined only while it starts a display.
+    """
 
     def __init__(self) -> None:
         import threading
 
-        self.threading = threading
         self.lock = threading.Lock()
+        self.closing = threading.Event()
         self.delay = _delay()
         self.items: list[Work] = []  # running, or on the display
         self.progress: Any = None  # Rich's Progress, while shown
-        self.timer: Any = None  # the pending start of the display
-        self.timers: list[Any] = []
+        self.watching = False  # a watcher thread was started
+        self.showing = threading.Lock()  # held by the watcher while it starts the display
         self.closed = False  # ended, or the screen went to the output
 
     def begin(self, work: Work) -> None:
-        timer = None
+        show_now = False
         with self.lock:
             if work.output and _is_terminal(sys.stdout):
                 self._clear()
@@ -164,60 +171,73 @@ class _Session:
             self.items.append(work)
             if self.progress is not None:
                 self._add(work)
-            elif self.timer is None:
-                timer = self.timer = self.threading.Timer(self.delay,
-                                                          lambda: self._show(timer))
-                timer.daemon = True
-                if self.delay > 0:
-                    self.timers.append(timer)
-                    timer.start()
-        if timer is not None and self.delay <= 0:  # no delay: shown now, from this thread
-            self._show(timer)
+            elif self.delay <= 0:
+                show_now = True
+            elif not self.watching:
+                self.watching = True
+                _thread.start_new_thread(self._watch, ())
+        if show_now:  # no delay: shown at once, from this thread
+            self._show()
 
     def end(self, work: Work) -> None:
         with self.lock:
             if self.progress is None and work in self.items:
                 self.items.remove(work)  # never shown: it was short
-                if not self.items and self.timer is not None:
-                    self.timer.cancel()
-                    self.timer = None
 
     def close(self) -> None:
-        """Clear the display for good; wait for a start that is under way."""
+        """Clear the display for good (and wait for a start that is under way)."""
         with self.lock:
             self.closed = True
             self._clear()
-        current = self.threading.current_thread()
-        for timer in self.timers:
-            if timer is not current:
-                timer.join()
+        self.closing.set()
+        with self.showing:  # a display being started is stopped before the command goes on
+            pass
 
-    def _show(self, timer: Any) -> None:
-        """The timer's thread: start the display if the work that armed it still runs."""
+    def _watch(self) -> None:
+        """The watcher's thread: sleep until the oldest running item is due, then show."""
+        while True:
+            with self.lock:
+                if self.closed or self.progress is not None:
+                    return
+                starts = [w.start for w in self.items if w.end is None]
+                wait = self.delay - (time.monotonic() - min(starts)) if starts else self.delay
+            if wait <= 0:
+                with self.showing:
+                    self._show()
+            elif self.closing.wait(wait):
+                return
+
+    def _show(self) -> None:
+        """Start the display if an item has run for the delay and still runs (else the
+        watcher goes on watching). A display that cannot start never fails the command."""
         # Rich's import (not while holding the lock) competes for the GIL with the work; a
         # shorter switch interval meanwhile halves its delay (~0.26 s to ~0.13 s measured).
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, 2e-4))
         try:
             progress = _rich_progress()
+        except Exception:  # a display is a nicety: without it the work goes on
+            progress = None
         finally:
             sys.setswitchinterval(interval)
         with self.lock:
-            if self.timer is not timer or self.closed or not self.items:
+            now = time.monotonic()
+            if self.closed or self.progress is not None or not any(
+                    w.end is None and now - w.start >= self.delay for w in self.items):
                 return
-            self.timer = None
+            try:
+                for work in self.items:
+                    progress.add_task(work.name, total=None, work=work)
+                progress.start()
+            except Exception:
+                self.closed = True  # no display for this session, and no second try
+                return
             self.progress = progress
-            for work in self.items:
-                self._add(work)
-            progress.start()
 
     def _add(self, work: Work) -> None:
         self.progress.add_task(work.name, total=None, work=work)
 
     def _clear(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         if self.progress is not None:
             self.progress.stop()  # transient: the lines are erased
             self.progress = None
