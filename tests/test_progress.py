@@ -322,6 +322,17 @@ def test_batch_run_reports_rows_after_each_chunk() -> None:
 ROWS_TEXT = "1,2,3\n4,5,6\n7,8,9\n"
 
 
+def test_jacobian_reports_each_output_element() -> None:
+    from cgcli.engine import forward
+    from cgcli.jacobian import jacobian
+
+    graph = parse("W @ x")
+    values = forward(graph, {"W": [[1, 2], [3, 4], [5, 6]], "x": [1, 1]})
+    seen: list[int] = []
+    result = jacobian(graph, values, ["x"], progress=seen.append)
+    assert seen == [1, 2, 3] and result["x"].tolist() == [[1, 2], [3, 4], [5, 6]]
+
+
 class InterruptedMidWrite(io.StringIO):
     """A stream that gets Ctrl-C (SIGINT) half-way through each write."""
 

@@ -192,12 +192,17 @@ def jacobian(
     """
     fmt = ReportFormat.json if json_flag else format
     with user_errors(fmt is ReportFormat.json):
+        import numpy as np
+
         from ..engine import Evaluation, forward
         from ..jacobian import jacobian as run_jacobian
+        from .progress import count
 
         g, values = load(expr, at)
         ev = Evaluation(g, forward(g, values))
-        jacobians = run_jacobian(g, ev.values, wrt)
+        rows = int(np.size(ev.values[g.output]))  # one backward pass per output element
+        with count("jacobian", "rows", total=rows) as done:
+            jacobians = run_jacobian(g, ev.values, wrt, progress=done.update)
     from ..render import jacobian as out
 
     if fmt is ReportFormat.json:
