@@ -30,7 +30,7 @@ pyte = pytest.importorskip("pyte")
 
 CGCLI = str(Path(sys.executable).with_name("cgcli"))
 EXPR = "1/(1+exp(-(w*x+b)))"
-ROWS = 300_000  # about a second and a half here: long enough for the bar, short for a test
+ROWS = 400_000  # 1.2-2 s here: the bar shows after 0.5 s and has time to move; short for a test
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 WIDTH, HEIGHT = 120, 24
 
