@@ -7,6 +7,7 @@ terminal received; pyte, a terminal emulator, replays it to see what stays on th
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ import pytest
 
 from cgcli.batchio import run as batch_run
 from cgcli.cli import progress
-from cgcli.cli.progress import Work, count, phase, session, whole_writes
+from cgcli.cli.progress import Work, count, phase, session, track, whole_writes
 from cgcli.parser import parse
 
 pexpect = pytest.importorskip("pexpect")
@@ -185,6 +186,18 @@ def test_phases_of_an_expression(tmp_path: Path) -> None:
     assert proc.stdout == out.read_bytes() and proc.stderr == b""
 
 
+def test_descent_counts_its_steps(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    command = f"{CGCLI} descend 'x^2 + 10*y^2' --at x=4 --at y=1 --lr 0.01 --steps 300 --json"
+    code, seen = on_terminal(f"exec {command} > {out}", CGCLI_PROGRESS_DELAY="0")
+    assert code == 0
+    assert re.search(r"descent ━+[━╸╺ ]*\s+100%  301 steps  [\d,]+ steps/s", plain(seen))
+    assert screen_after(seen) == []
+    proc = subprocess.run(["bash", "-c", command], capture_output=True, env=environment(),
+                          check=True)
+    assert proc.stdout == out.read_bytes() and proc.stderr == b""
+
+
 def test_a_short_command_on_a_terminal_shows_nothing_and_imports_no_rich(
         tmp_path: Path) -> None:
     out = tmp_path / "out.json"
@@ -243,6 +256,21 @@ def test_long_work_is_shown_with_what_follows_then_cleared(watched: list) -> Non
         with count("batch", "rows") as c:
             c.update(5)
     assert watched == [("add", "parsing"), ("start",), ("add", "batch"), ("stop",)]
+
+
+def test_track_counts_a_loop_and_ends_with_it(watched: list) -> None:
+    taken = []
+    for k in track(range(5), "descent", "steps", total=5):
+        time.sleep(0.03)
+        taken.append(k)
+    assert taken == [0, 1, 2, 3, 4]
+    assert watched == [("add", "descent"), ("start",), ("stop",)]
+    watched.clear()
+    for k in track(itertools.count(), "descent", "steps"):  # left early: cleared at once
+        time.sleep(0.03)
+        if k == 4:
+            break
+    assert watched == [("add", "descent"), ("start",), ("stop",)]
 
 
 def test_an_error_clears_the_display_before_its_message(watched: list) -> None:

@@ -25,6 +25,7 @@ from .common import (
     user_errors,
 )
 from .options import At, AtFile, ColorOpt, Expr, JsonFlag, Strict
+from .progress import track
 
 app = typer.Typer()
 
@@ -226,7 +227,8 @@ def descend(
     done: list = []
     first = last = None
     with user_errors(fmt is DescendFormat.json):
-        for step in iterator:
+        for step in track(iterator, "descent", "steps", total=steps + 1,
+                          output=fmt is DescendFormat.jsonl):
             if first is None:
                 first = step
             last = step

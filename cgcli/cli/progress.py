@@ -23,6 +23,9 @@ How a command uses it::
             step()
             c.advance()
 
+    for step in track(steps, "descent", "steps", total=201):   # the same, as a loop
+        ...
+
     with count("batch", "rows", total=size, output=True) as c:
         c.update(rows, done=bytes_read)         # the bar follows `done` of `total`
 
@@ -49,11 +52,13 @@ import _thread
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from .settings import settings
+
+T = TypeVar("T")
 
 #: Seconds a piece of work runs before its progress is shown.
 DELAY = 0.5
@@ -263,7 +268,7 @@ def session() -> Iterator[None]:
 
 
 @contextmanager
-def _track(work: Work) -> Iterator[Work]:
+def _shown(work: Work) -> Iterator[Work]:
     if not watching():
         yield work
         return
@@ -287,7 +292,7 @@ def phase(name: str, *, output: bool = False) -> Any:
     """A context manager for a step of work: once it has run for the delay, a spinner, its
     name and its time so far (a check mark when it is done and later steps run).
     ``output=True``: the step writes the results to stdout (see :func:`count`)."""
-    return _track(Work(name, output=output))
+    return _shown(Work(name, output=output))
 
 
 def count(name: str, unit: str, total: float | None = None, *, output: bool = False) -> Any:
@@ -295,7 +300,17 @@ def count(name: str, unit: str, total: float | None = None, *, output: bool = Fa
     (``.advance()``, ``.update(count, done=...)``): the count and its rate; with a
     ``total``, a bar, percent and time left. ``output=True``: the work writes its results
     to stdout as it goes (then a terminal on stdout shows no display)."""
-    return _track(Work(name, unit, total, output))
+    return _shown(Work(name, unit, total, output))
+
+
+def track(items: Iterable[T], name: str, unit: str, total: float | None = None, *,
+          output: bool = False) -> Iterator[T]:
+    """``items``, counted as the loop takes them (like Rich's and tqdm's): a :func:`count`
+    that ends with the loop, or when the loop is left."""
+    with count(name, unit, total, output=output) as c:
+        for item in items:
+            yield item
+            c.advance()
 
 
 def _clock(seconds: float) -> str:
