@@ -429,4 +429,7 @@ def test_quiet_silences_notes_not_errors(cli: Any) -> None:
 def test_help_documents_quiet_and_exit_130(cli: Any) -> None:
     for args in (("--help",), ("grad", "--help"), ("eval", "--help")):
         code, out, _ = cli(*args)
-        assert code == 0 and "--quiet" in out and "130" in out
+        assert code == 0 and "--quiet" in out and "130 interrupted" in out
+    for command in ("explain", "check", "jacobian", "quiz", "plot", "descend", "diff"):
+        code, out, _ = cli(command, "--help")
+        assert code == 0 and "130 interrupted" in " ".join(out.split()), command

@@ -31,7 +31,8 @@ app = typer.Typer()
 
 EPILOG = """\
 Exit codes: 0 success · 2 invalid input · 3 a value or gradient is nan or inf (with
---strict) · 4 Matplotlib is missing (figures: pip install "cgcli[plot]") · 70 internal error.
+--strict) · 4 Matplotlib is missing (figures: pip install "cgcli[plot]") · 70 internal error
+· 130 interrupted (Ctrl-C).
 """
 
 
