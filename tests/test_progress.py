@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,21 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, "TERM": "xterm-256color", **extra}
 
 
+def interactive() -> None:
+    """In the child: Ctrl-C as at a prompt, even when the tests run as a background job
+    (which ignores SIGINT, and a program it starts rightly keeps ignoring it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def spawn(command: str, **env: str) -> Any:
+    return pexpect.spawn("bash", ["-c", command], env=environment(**env),
+                         dimensions=(HEIGHT, WIDTH), timeout=60, preexec_fn=interactive)
+
+
 def on_terminal(command: str, **env: str) -> tuple[int, bytes]:
     """Run a shell command line whose stderr (and whatever it does not redirect) is a
     pseudo-terminal; (exit status, every byte the terminal received)."""
-    child = pexpect.spawn("bash", ["-c", command], env=environment(**env),
-                          dimensions=(HEIGHT, WIDTH), timeout=60)
+    child = spawn(command, **env)
     seen = child.read()
     child.close()
     return child.exitstatus, seen
@@ -133,8 +144,7 @@ def test_ctrl_c_mid_batch_leaves_complete_rows_and_exits_130(tmp_path: Path) -> 
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    child = pexpect.spawn("bash", ["-c", batch(str(fifo), out)], env=environment(),
-                          dimensions=(HEIGHT, WIDTH), timeout=60)
+    child = spawn(batch(str(fifo), out))
     child.logfile_read = terminal = io.BytesIO()
     child.expect(r"[1-9][\d,]* rows  [\d,]+ rows/s")  # the counter is up: rows are flowing
     child.sendintr()  # ^C through the terminal, as a person types it
@@ -361,6 +371,15 @@ def test_jacobian_reports_each_output_element() -> None:
     assert seen == [1, 2, 3] and result["x"].tolist() == [[1, 2], [3, 4], [5, 6]]
 
 
+@pytest.fixture
+def python_sigint() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as in a program started at a prompt (a background
+    job's tests start with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class InterruptedMidWrite(io.StringIO):
     """A stream that gets Ctrl-C (SIGINT) half-way through each write."""
 
@@ -377,7 +396,7 @@ class InterruptedMidWrite(io.StringIO):
         return super().write(s[half:]) + half
 
 
-def test_ctrl_c_during_a_write_takes_effect_when_it_is_whole() -> None:
+def test_ctrl_c_during_a_write_takes_effect_when_it_is_whole(python_sigint: None) -> None:
     stream = InterruptedMidWrite()
     with pytest.raises(KeyboardInterrupt), whole_writes(stream) as out:
         out.write(ROWS_TEXT)
@@ -389,7 +408,7 @@ def test_ctrl_c_during_a_write_takes_effect_when_it_is_whole() -> None:
     assert unguarded.getvalue() == "1,2,3\n4,5"  # what the guard prevents: a cut row
 
 
-def test_a_second_ctrl_c_stops_at_once() -> None:
+def test_a_second_ctrl_c_stops_at_once(python_sigint: None) -> None:
     stream = InterruptedMidWrite(times=2)
     with pytest.raises(KeyboardInterrupt), whole_writes(stream) as out:
         out.write(ROWS_TEXT)
