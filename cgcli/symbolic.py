@@ -32,11 +32,12 @@ class Budget(Exception):
 
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise :class:`Budget` in the block after ``seconds`` (main thread, POSIX), else no
-    limit: SymPy's simplification cannot be told to stop, but it is Python code, which a
-    signal interrupts."""
-    usable = (hasattr(signal, "setitimer") and threading.current_thread() is
-              threading.main_thread())
+    """Raise :class:`Budget` in the block after ``seconds`` of CPU time (main thread, POSIX),
+    else no limit: SymPy's simplification cannot be told to stop, but it is Python code,
+    which a signal interrupts. CPU time, not wall time: a busy machine gives the same
+    answer, later."""
+    usable = (hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF") and
+              threading.current_thread() is threading.main_thread())
     if not usable or seconds <= 0:
         yield
         return
@@ -44,15 +45,15 @@ def deadline(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: Any) -> None:
         raise Budget
 
-    old = signal.signal(signal.SIGALRM, expire)
+    old = signal.signal(signal.SIGPROF, expire)
     # Again every 50 ms: an exception raised where Python ignores it (inside a garbage
     # collector callback, say) must not let SymPy run on.
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    signal.setitimer(signal.ITIMER_PROF, seconds, 0.05)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 _SP: dict[str, Any] = {}
@@ -210,6 +211,7 @@ class Simplified:
 def simplify(graph: Graph, root: int | None = None, budget: float = 2.5) -> Simplified:
     """SymPy's simplest form of node ``root`` of a scalar graph, printed in cgcli's language;
     ``text`` None (with a note) when the graph has array ops or the budget ran out."""
+    _sympy()  # the import is not SymPy's thinking: outside the budget
     start = time.perf_counter()
     try:
         with deadline(budget):

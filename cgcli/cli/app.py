@@ -18,9 +18,10 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_INTERNAL
+from ..xp import CONVENTION
 from . import grad, language
 from .common import settings
-from .options import ColorOpt
+from .options import ColorOpt, ConventionOpt
 
 app = typer.Typer(
     name="cgcli",
@@ -44,6 +45,7 @@ def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print cgcli's version and exit.")] = False,
     color: ColorOpt = None,
+    convention: ConventionOpt = None,
 ) -> None:
     """Computational graphs on the command line: every node's value and gradient.
 
@@ -52,6 +54,7 @@ def _main(
     3 nan or inf with --strict · 4 Graphviz or Matplotlib missing · 70 internal error.
     """
     settings["color"] = color.value if color is not None else "auto"
+    CONVENTION.set(convention.value if convention is not None else "torch")
 
 
 #: Typer builds every registered command (its options, from its signature) on each run, so
@@ -62,7 +65,7 @@ app.add_typer(language.app)
 CORE_COMMANDS = frozenset({"grad", "eval", "functions"})
 #: The other command modules, in the order ``--help`` lists their commands.
 MODULES = ("teach", "calculus", "exercises", "plot")
-_GLOBAL_WITH_VALUE = frozenset({"--color"})
+_GLOBAL_WITH_VALUE = frozenset({"--color", "--convention"})
 _added: list[str] = []
 
 

@@ -11,12 +11,22 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ValueInputError
-from .common import ExpressionCommand, check_finite, line_console, load, set_color, user_errors
+from .common import (
+    ExpressionCommand,
+    check_finite,
+    kink_notes,
+    line_console,
+    load,
+    set_color,
+    set_convention,
+    user_errors,
+)
 from .options import (
     At,
     AtFile,
     BatchFormat,
     ColorOpt,
+    ConventionOpt,
     Expr,
     Format,
     FormatOpt,
@@ -76,7 +86,8 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
          max_rows: MaxRows = None, max_depth: MaxDepth = None, strict: Strict = False,
          at_file: AtFile = None, color: ColorOpt = None, batch: Batch = None,
          batch_format: BatchFormatOpt = None, skip_bad_rows: SkipBad = False,
-         expect: Expect = None, expect_value: ExpectValue = None, tol: Tol = None) -> None:
+         expect: Expect = None, expect_value: ExpectValue = None, tol: Tol = None,
+         convention: ConventionOpt = None) -> None:
     """Forward and backward pass: every node's value and gradient d(output)/d(node).
 
     \b
@@ -92,6 +103,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
     if json:
         format = Format.json
     set_color(color)
+    set_convention(convention)
     if expect or expect_value or tol is not None:
         from .exercises import run_checks
 
@@ -151,6 +163,8 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
             wrt = _one_gradient(graph, wrt)
         ev = (differentiate if grad else evaluate)(graph, values)
         check_finite(ev, strict)
+        if grad:
+            kink_notes(graph, ev.values)
     if raw:
         from ..engine import wrt_ids
         from ..numbers import raw_value

@@ -30,6 +30,11 @@ class Color(str, Enum):
     never = "never"
 
 
+class Convention(str, Enum):
+    torch = "torch"
+    jax = "jax"
+
+
 class BatchFormat(str, Enum):
     csv = "csv"
     jsonl = "jsonl"
@@ -38,6 +43,10 @@ class BatchFormat(str, Enum):
 ColorOpt = Annotated[Color | None, typer.Option(
     "--color", case_sensitive=False, show_default=False,
     help="Colour: auto (only on a terminal, never with NO_COLOR), always, never.")]
+ConventionOpt = Annotated[Convention | None, typer.Option(
+    "--convention", case_sensitive=False, show_default=False,
+    help="Gradients at kinks as PyTorch (the default) or JAX gives them: they differ for abs "
+         "and leaky_relu at 0, pow at 0 and norm at 0; a note names each such kink met.")]
 Expr = Annotated[str, typer.Argument(
     metavar="EXPR", show_default=False,
     help='The expression, e.g. "1/(1+exp(-x))" or "q = x + y; f = q * z"; '
