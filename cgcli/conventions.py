@@ -11,6 +11,7 @@ point sits on one at which PyTorch and JAX give different gradients::
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import cache
 from typing import Any
 
@@ -18,7 +19,7 @@ from .errors import CgcliError
 from .graphs import Graph
 from .numbers import fmt_value
 from .ops import MAKES_ARRAYS, Op
-from .xp import CONVENTION, CONVENTIONS, FLOAT, FORMULA, SAME, numpy_namespace
+from .xp import CONVENTION, CONVENTIONS, FLOAT, FORMULA, SAME, float_namespace, numpy_namespace
 
 NAMES = {"torch": "PyTorch", "jax": "JAX"}
 
@@ -38,21 +39,32 @@ class _Watcher:
         if jax is SAME:
             return self.inner.kink(c, value, formula, jax, at)
         self.divergent = True
-        if not self.collect:
-            return self.inner.kink(c, value, formula, jax, at)
-        np = numpy_namespace().np
-        if np.any(c):
+        if self.collect:
             torch = formula if value is FORMULA else value
             other = formula if jax is FORMULA else jax
-            where, a, b = np.broadcast_arrays(np.asarray(c, dtype=bool), *(
-                np.asarray(v, dtype=np.float64) for v in (torch, other)))
-            a, b = a[where], b[where]
-            differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
-            if differ.any():
-                k = int(np.argmax(differ))
-                used, alt = (a[k], b[k]) if self.inner.convention == "torch" else (b[k], a[k])
+            found = (_first_difference(c, torch, other) if self.inner.arrays else
+                     (torch, other) if c and not _same(torch, other) else None)
+            if found is not None:
+                used, alt = found if self.inner.convention == "torch" else found[::-1]
                 self.seen.append((at, used, alt))
         return self.inner.kink(c, value, formula, jax, at)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
+
+
+def _first_difference(c: Any, torch: Any, other: Any) -> tuple[float, float] | None:
+    """The two conventions' values at the first element of the kink where they differ."""
+    np = numpy_namespace().np
+    where, a, b = np.broadcast_arrays(np.asarray(c, dtype=bool), *(
+        np.asarray(v, dtype=np.float64) for v in (torch, other)))
+    a, b = a[where], b[where]
+    differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    if not differ.any():
+        return None
+    k = int(np.argmax(differ))
+    return float(a[k]), float(b[k])
 
 
 @cache
@@ -75,19 +87,21 @@ def kink_notes(graph: Graph, values: list, root: int | None = None) -> list[str]
     meets where the conventions differ: what the current convention gives, and the other."""
     if not any(divergent(op) for op in {node.op for node in graph.nodes}):
         return []
-    import numpy as np
-
     convention = CONVENTION.get()
     other = next(c for c in CONVENTIONS if c != convention)
     reaches, rg = graph.ancestors(root), graph.requires_grad()
+    given = getattr(values, "xp", None)  # a namespace, from engine.forward
+    arrays = given.arrays if given is not None else any(
+        type(v) is not float for v in values if v is not None)
+    xp = numpy_namespace() if arrays else float_namespace()
     notes: dict[str, str] = {}
-    with np.errstate(all="ignore"):
+    with xp.np.errstate(all="ignore") if arrays else nullcontext():
         for node in graph.nodes:
             if not (node.inputs and reaches[node.id] and rg[node.id] and divergent(node.op)):
                 continue
-            watcher = _Watcher(numpy_namespace())
-            node.op.vjp_rule(watcher, np.ones(np.shape(values[node.id]))[()],
-                             values[node.id], *[values[j] for j in node.inputs])
+            watcher = _Watcher(xp)
+            out = values[node.id]
+            node.op.vjp_rule(watcher, xp.ones_like(out), out, *[values[j] for j in node.inputs])
             for at, used, alt in watcher.seen:
                 notes.setdefault(at, f"{at}: gradient {fmt_value(float(used))} "
                                      f"({NAMES[convention]}'s convention; {NAMES[other]} gives "
