@@ -1,13 +1,20 @@
-"""cgcli's benchmarks, all in one run: ``python bench/run.py [--quick] [-o docs/benchmarks.md]``.
+"""cgcli's benchmarks, all in one run: ``python bench/run.py [--quick] [-o report.md]``.
 
-Every goal is a ratio measured side by side in this one run (these machines are noisy):
+Every goal is a ratio measured side by side in this one run (these machines are noisy), with
+its spread: each round runs every command once, in turn, and a ratio is taken round by round,
+so the figure is a median with its minimum and maximum.
 
-1. cold start of ``cgcli grad ... --json`` (and the table) against ``python -c "import numpy"``;
-2. a 100,000-operation expression end to end against the same computation with PyTorch
-   scalar tensors, and the engine alone in microseconds per node;
+1. one-shot start-up: ``cgcli grad ... --json`` (and the table, and a tensor expression)
+   against ``python -c "import numpy"``, beside the desk calculators Maxima and qalc when they
+   are installed (Debian: ``apt-get install maxima qalc``) and Typer's own import;
+2. a 100,000-operation expression end to end against PyTorch scalar tensors, and the engine
+   alone in microseconds per node;
 3. linear scaling: time(100k) / time(10k) for parsing, the engine and every output format;
-4. deep nesting (100,000 levels) without RecursionError, in linear time;
-5. peak memory per node for the 100,000-operation case.
+4. deep nesting and long chains, 100,000 and 1,000,000 deep, as whole processes: time past
+   start-up and peak memory;
+5. memory per node for the 100,000-operation case;
+6. derivatives as formulas and Hessians (``diff``, ``hessian``) at 100, 1,000 and 10,000
+   operations.
 
 PyTorch, SymPy and HIPS autograd are compared where they are installed (``pip install
 '.[bench]'``); they are never needed by the tests. Run it from a non-editable install or a
@@ -24,6 +31,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,20 +56,45 @@ AT = {"x": 0.3, "y": -0.7, "z": 1.1}
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def run_rounds(commands: dict[str, list[str]], rounds: int,
-               stdin: dict[str, str] | None = None) -> dict[str, float]:
-    """Median wall time (s) of each command, the commands interleaved round by round."""
+def run_once(cmd: list[str]) -> tuple[float, int]:
+    """One run of ``cmd``: (wall seconds, peak resident memory of the process in bytes).
+
+    The peak is read by GNU time (``/usr/bin/time -f %M``) where it is installed: a child
+    forked from this large process would start its high-water mark at this process's size."""
+    timer = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
+    start = time.perf_counter()
+    proc = subprocess.run([*timer, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env=ENV, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)[:200]} failed: {proc.stderr[-500:]}")
+    peak = int(proc.stderr.strip().splitlines()[-1]) * 1024 if timer else 0
+    return elapsed, peak
+
+
+def rounds(commands: dict[str, list[str]], n: int) -> dict[str, list[float]]:
+    """Wall times of each command, ``n`` rounds, the commands interleaved round by round."""
     times: dict[str, list[float]] = {k: [] for k in commands}
-    for _ in range(rounds):
+    for _ in range(n):
         for name, cmd in commands.items():
-            feed = (stdin or {}).get(name)
-            t = time.perf_counter()
-            proc = subprocess.run(cmd, input=feed, text=True, env=ENV, stdout=subprocess.DEVNULL,
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, check=False)
-            times[name].append(time.perf_counter() - t)
+            times[name].append(time.perf_counter() - start)
             if proc.returncode != 0:
-                raise SystemExit(f"{name} failed: {proc.stderr.strip()[:500]}")
-    return {k: statistics.median(v) for k, v in times.items()}
+                raise SystemExit(f"{name} failed: {proc.stderr.decode()[:500]}")
+    return times
+
+
+def spread(values: list[float], fmt: str = "{:.2f}") -> str:
+    """``median (min–max)``."""
+    return (f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–"
+            f"{fmt.format(max(values))})")
+
+
+def ratios(times: dict[str, list[float]], name: str, base: str) -> list[float]:
+    """Round-by-round ratios of ``name`` to ``base``."""
+    return [a / b for a, b in zip(times[name], times[base], strict=True)]
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -112,32 +145,42 @@ def at_args() -> list[str]:
 
 def render_all(ev: cgcli.Evaluation) -> dict[str, Callable[[], object]]:
     """Each output format rendered to an in-memory pipe (no terminal, no colour)."""
-    from rich.console import Console
-
     from cgcli.render import json as rjson
     from cgcli.render import table, tree
-
-    def console() -> Console:
-        return Console(file=io.StringIO(), width=100, color_system=None)
+    from cgcli.render.text import PlainConsole
 
     return {
-        "json": lambda: rjson.render(ev),
-        "table": lambda: table.render(ev, console()),
-        "tree": lambda: tree.render(ev, console()),
+        "json": lambda: rjson.write(ev, io.StringIO()),
+        "table": lambda: table.render(ev, PlainConsole(io.StringIO())),
+        "tree": lambda: tree.render(ev, PlainConsole(io.StringIO())),
     }
 
 
 # --- the benchmarks ---------------------------------------------------------------------------
 
-def bench_startup(rounds: int) -> list[tuple[str, str, str]]:
-    sig = "1/(1+exp(-x))"
+SIGMOID = "1/(1+exp(-x))"
+
+
+def bench_startup(n: int) -> list[tuple[str, str, str]]:
+    w, x = "W=[[0.1,0.5],[-0.3,0.8]]", "x=[0.2,0.4]"
     commands = {
-        "python -c pass": [PY, "-c", "pass"],
         'python -c "import numpy"': [PY, "-c", "import numpy"],
-        "cgcli grad ... --json": [*CGCLI, "grad", sig, "--at", "x=1", "--json"],
-        "cgcli grad ... (table)": [*CGCLI, "grad", sig, "--at", "x=1"],
-        "cgcli grad ... --format tree": [*CGCLI, "grad", sig, "--at", "x=1", "--format", "tree"],
+        "python -c pass": [PY, "-c", "pass"],
+        'python -c "import typer"': [PY, "-c", "import typer"],
+        "cgcli grad ... --json": [*CGCLI, "grad", SIGMOID, "--at", "x=1", "--json"],
+        "cgcli grad ... (table, to a pipe)": [*CGCLI, "grad", SIGMOID, "--at", "x=1"],
+        "cgcli grad ... --format tree": [*CGCLI, "grad", SIGMOID, "--at", "x=1", "--format",
+                                         "tree"],
+        "cgcli grad sum((W@x)^2) --json (tensors)": [*CGCLI, "grad", "sum((W@x)^2)", "--at", w,
+                                                     "--at", x, "--json"],
     }
+    if shutil.which("qalc"):
+        commands["qalc: diff(1/(1+e^(-x)), x, 1, 1)"] = [
+            "qalc", "-t", "diff(1/(1+e^(-x)), x, 1, 1)"]
+    if shutil.which("maxima"):
+        commands["Maxima: float(subst(x=1, diff(...)))"] = [
+            "maxima", "--very-quiet", "--batch-string",
+            "float(subst(x=1, diff(1/(1+exp(-x)), x)));"]
     others = {
         "torch": "import torch\nx = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)\n"
                  "y = 1/(1+torch.exp(-x)); y.backward(); print(x.grad.item())",
@@ -149,14 +192,17 @@ def bench_startup(rounds: int) -> list[tuple[str, str, str]]:
     for name, code in others.items():
         if has(name):
             commands[f"{name}: one gradient"] = [PY, "-c", code]
-    med = run_rounds(commands, rounds)
-    base = med['python -c "import numpy"']
-    goals = {"cgcli grad ... --json": "≤ 1.5", "cgcli grad ... (table)": "≤ 1.8"}
-    return [(name, f"{t * 1000:.0f} ms", f"{t / base:.2f}x" + (
-        f" (goal {goals[name]})" if name in goals else "")) for name, t in med.items()]
+    times = rounds(commands, n)
+    base = 'python -c "import numpy"'
+    goals = {"cgcli grad ... --json": "≤ 0.85", "cgcli grad ... (table, to a pipe)": "≤ 0.95",
+             "cgcli grad sum((W@x)^2) --json (tensors)": "≤ 1.7"}
+    return [(name, spread([t * 1000 for t in ts], "{:.0f}") + " ms",
+             spread(ratios(times, name, base)) + "x"
+             + (f" (goal {goals[name]})" if name in goals else ""))
+            for name, ts in times.items()]
 
 
-def bench_huge(n_ops: int, rounds: int) -> tuple[list, dict]:
+def bench_huge(n_ops: int, n: int) -> tuple[list, dict]:
     text, script = generated(n_ops)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,29 +210,33 @@ def bench_huge(n_ops: int, rounds: int) -> tuple[list, dict]:
         expr_file.write_text(text)
         torch_file = Path(tmp, "torch_version.py")
         torch_file.write_text(script)
-        commands = {"cgcli grad @expr --json (whole process)":
-                    [*CGCLI, "grad", f"@{expr_file}", *at_args(), "--json"]}
+        ours = "cgcli grad @expr --json (whole process)"
+        commands = {ours: [*CGCLI, "grad", f"@{expr_file}", *at_args(), "--json"]}
+        theirs = "PyTorch scalar tensors (whole process)"
         if has("torch"):
-            commands["PyTorch scalar tensors (whole process)"] = [PY, str(torch_file)]
-        med = run_rounds(commands, rounds)
+            commands[theirs] = [PY, str(torch_file)]
+        times = rounds(commands, n)
         if has("torch"):  # the two must agree before their times mean anything
-            ours = json.loads(subprocess.run(commands["cgcli grad @expr --json (whole process)"],
-                                             capture_output=True, text=True, env=ENV,
-                                             check=True).stdout)
-            theirs = json.loads(subprocess.run([PY, str(torch_file)], capture_output=True,
-                                               text=True, env=ENV, check=True).stdout)
+            a = json.loads(subprocess.run(commands[ours], capture_output=True, text=True,
+                                          env=ENV, check=True).stdout)
+            b = json.loads(subprocess.run(commands[theirs], capture_output=True, text=True,
+                                          env=ENV, check=True).stdout)
             for v in "xyz":
-                assert abs(ours["gradients"][v] - theirs["gradients"][v]) <= \
-                    1e-9 * max(1.0, abs(theirs["gradients"][v])), (v, ours, theirs)
-    base = med.get("PyTorch scalar tensors (whole process)")
-    for name, t in med.items():
-        rows.append((name, f"{t:.2f} s", f"{t / base:.2f}x of PyTorch" if base else ""))
+                assert abs(a["gradients"][v] - b["gradients"][v]) <= \
+                    1e-9 * max(1.0, abs(b["gradients"][v])), (v, a, b)
+    for name, ts in times.items():
+        ratio = (spread(ratios(times, name, theirs)) + "x of PyTorch (goal ≤ 0.5)"
+                 if has("torch") and name == ours else "")
+        rows.append((name, spread(ts) + " s", ratio))
     graph = cgcli.parse(text)
-    values = forward(graph, AT)
-    engine = best_of(lambda: backward(graph, forward(graph, AT), None))
-    del values
+    engine = best_of(lambda: backward(graph, forward(graph, AT)))
     rows.append((f"engine alone: forward + backward, {len(graph):,} nodes",
-                 f"{engine:.3f} s", f"{engine / len(graph) * 1e6:.2f} µs/node (goal ≤ 3)"))
+                 f"{engine:.3f} s", f"{engine / len(graph) * 1e6:.2f} µs/node"))
+    parse = best_of(lambda: cgcli.parse(text))
+    rows.append(("parse alone", f"{parse:.3f} s", f"{parse / len(graph) * 1e6:.2f} µs/node"))
+    ev = cgcli.gradients(graph, AT)
+    out = best_of(render_all(ev)["json"])
+    rows.append(("JSON alone", f"{out:.3f} s", f"{out / len(graph) * 1e6:.2f} µs/node"))
     return rows, {"nodes": len(graph), "ops": sum(1 for n in graph if n.inputs)}
 
 
@@ -209,20 +259,29 @@ def bench_scaling(small: int, large: int) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def bench_deep(small: int, large: int) -> list[tuple[str, str, str, str]]:
-    shapes = {
-        "sin(sin(...sin(x)...))": lambda n: "sin(" * n + "x" + ")" * n,
-        "((((x+1)+1)...)+1)": lambda n: "(" * n + "x" + "+1)" * n,
-        "((((x))))": lambda n: "(" * n + "x" + ")" * n,
-    }
+DEEP = {
+    "sin(sin(...sin(x)...))": lambda n: "sin(" * n + "x" + ")" * n,
+    "((((x+1)+1)...)+1)": lambda n: "(" * n + "x" + "+1)" * n,
+    "((((x))))": lambda n: "(" * n + "x" + ")" * n,
+}
+
+
+def bench_deep(small: int, large: int) -> list[tuple[str, ...]]:
+    """Whole processes (grad --json to /dev/null): time past start-up, and peak memory."""
+    start, _ = min(run_once([*CGCLI, "grad", "x", "--at", "x=1", "--json"]) for _ in range(3))
     rows = []
-    for name, make in shapes.items():
-        t = {}
-        for n in (small, large):
-            text = make(n)
-            t[n] = best_of(lambda text=text: cgcli.gradients(text, x=0.5), 2)
-        rows.append((name, f"{t[small] * 1000:.0f} ms", f"{t[large] * 1000:.0f} ms",
-                     f"{t[large] / t[small]:.1f} (linear: {large / small:.0f})"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make in DEEP.items():
+            t, peak = {}, {}
+            for n in (small, large):
+                path = Path(tmp, f"{n}.txt")
+                path.write_text(make(n))
+                t[n], peak[n] = run_once([*CGCLI, "grad", f"@{path}", "--at", "x=0.5",
+                                          "--json"])
+            past = {n: max(t[n] - start, 1e-3) for n in t}
+            rows.append((name, f"{t[small]:.2f} s, {peak[small] / 2**20:.0f} MiB",
+                         f"{t[large]:.2f} s, {peak[large] / 2**20:.0f} MiB",
+                         f"{past[large] / past[small]:.1f} (goal ≤ 12)"))
     return rows
 
 
@@ -238,10 +297,31 @@ def bench_memory(n_ops: int) -> list[tuple[str, str]]:
     return [
         ("nodes", f"{n:,}"),
         ("peak traced memory: parse + forward + backward", f"{peak / 2**20:.1f} MiB"),
-        ("of which values and gradients (NumPy scalars)", f"{held / 2**20:.1f} MiB"),
+        ("of which values and gradients (floats)", f"{held / 2**20:.1f} MiB"),
         ("per node beyond the values", f"{(peak - held) / n:.0f} bytes"),
         ("expression text", f"{len(text) / 2**20:.1f} MiB"),
     ]
+
+
+def bench_calculus(sizes: tuple[int, ...]) -> list[tuple[str, ...]]:
+    """diff (formula, with SymPy's budget) and hessian (3 variables) at growing sizes."""
+    from cgcli.derivatives import diff, hessian
+
+    rows = []
+    for n in sizes:
+        text, _ = generated(n)
+        graph = cgcli.parse(text)
+        t_formula = best_of(lambda g=graph: diff(g, ["x"], use_sympy=False), 1)
+        start = time.perf_counter()
+        d = diff(graph, ["x"])
+        t_sympy = time.perf_counter() - start
+        t_hessian = best_of(lambda g=graph: hessian(g, AT), 1)
+        by = d.formulas[0].by
+        rows.append((f"{sum(1 for x in graph if x.inputs):,}", f"{t_formula:.3f} s",
+                     f"{t_sympy:.2f} s ({'SymPy' if by == 'sympy' else 'cgcli: ' + d.notes[0]})"
+                     if d.notes or by == "sympy" else f"{t_sympy:.2f} s",
+                     f"{t_hessian:.3f} s"))
+    return rows
 
 
 def markdown(title: str, header: tuple[str, ...], rows: list[tuple]) -> str:
@@ -256,28 +336,36 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer rounds, smaller sizes")
     ap.add_argument("-o", "--output", type=Path, help="also write the markdown report here")
     args = ap.parse_args()
-    rounds = 7 if args.quick else 31
+    n = 7 if args.quick else 21
     large = 20_000 if args.quick else 100_000
     small = large // 10
+    deep = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
+        versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
+        for name in ("torch", "sympy"):
+            if has(name):
+                versions.append(f"{name} {__import__(name).__version__}")
         print(f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} "
-              f"cores, Python {platform.python_version()}, NumPy {np.__version__}"
-              + (f", PyTorch {__import__('torch').__version__}" if has("torch") else "")
-              + ".\n")
-        print(markdown(f"1. Cold start, median of {rounds} interleaved runs",
-                       ("command", "time", "ratio to import numpy"), bench_startup(rounds)))
-        rows, info = bench_huge(large, max(3, rounds // 4))
+              f"cores, {', '.join(versions)}. Times and ratios: median (min–max) over the "
+              "rounds; ratios taken round by round.\n")
+        print(markdown(f"1. One-shot start-up, {n} interleaved rounds",
+                       ("command", "time", "ratio to import numpy"), bench_startup(n)))
+        rows, info = bench_huge(large, max(3, n // 4))
         print(markdown(f"2. A {info['ops']:,}-operation expression ({info['nodes']:,} nodes), "
                        "parse + forward + backward + JSON", ("what", "time", "ratio"), rows))
-        print(markdown(f"3. Scaling from {small:,} to {large:,} operations",
+        print(markdown(f"3. Scaling from {small:,} to {large:,} operations (in one process)",
                        ("step", f"{small:,} ops", f"{large:,} ops", "ratio"),
                        bench_scaling(small, large)))
-        print(markdown(f"4. Deep nesting, {small:,} and {large:,} levels",
-                       ("expression", f"{small:,}", f"{large:,}", "ratio"),
-                       bench_deep(small, large)))
+        print(markdown(f"4. Deep nesting and long chains, {deep[0]:,} and {deep[1]:,} deep "
+                       "(whole processes: time, peak memory)",
+                       ("expression", f"{deep[0]:,}", f"{deep[1]:,}",
+                        "ratio past start-up"), bench_deep(*deep)))
         print(markdown(f"5. Memory, {large:,} operations", ("what", "amount"),
                        bench_memory(large)))
+        print(markdown("6. Derivatives as formulas and Hessians (x, y, z; in one process)",
+                       ("operations", "diff --wrt x, the formula", "diff with SymPy",
+                        "hessian (3×3)"), bench_calculus((100, 1_000, 10_000))))
     report = out.getvalue()
     print(report)
     if args.output:

@@ -23,7 +23,7 @@ from .engine import unbroadcast
 from .errors import CgcliError, ShapeError
 from .graphs import Graph, no_gc
 from .ops import CONST, VAR
-from .xp import numpy_namespace
+from .xp import FORMULA, numpy_namespace
 
 
 class Batched:
@@ -91,8 +91,9 @@ def _norm_fwd(x: Any, axis: tuple[int, ...]) -> Any:
 
 
 def _norm_vjp(g: Any, out: Any, x: Any) -> Any:
-    safe = np.where(out == 0, 1.0, out)
-    return np.where(out == 0, 0.0, g * x / safe)
+    # The registry's rule, row by row: 0 at 0 (PyTorch) or x/0 (JAX: nan).
+    xp = numpy_namespace()
+    return g * xp.kink(out == 0, 0.0, x / out, jax=FORMULA)
 
 
 def _extreme_vjp(g: Any, out: Any, x: Any) -> Any:

@@ -154,7 +154,7 @@ def _text(g: Graph, point: Mapping[str, Any], use_sympy: bool,
         return own, "cgcli", "SymPy's form did not parse back: written by cgcli"
     if len(result.text) > len(own):  # keep cgcli's own form where SymPy's is longer
         return own, "cgcli", ""
-    return result.text, "sympy", ""
+    return result.text, "sympy", result.note
 
 
 # --- Hessians --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from .errors import CgcliError, NameError_, NumericError, ShapeError, ValueInput
 from .graphs import Graph, no_gc
 from .numbers import fmt_value
 from .ops import CONST, VAR
-from .xp import FLOAT, numpy_namespace, unbroadcast
+from .xp import FLOAT, float_namespace, numpy_namespace, unbroadcast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,7 +157,7 @@ def _quiet(xp: Any) -> Iterator[None]:
     """No garbage collection during a pass; with NumPy, no floating-point warnings either
     (IEEE results stand, and Evaluation.nonfinite names the first one)."""
     with no_gc():
-        if xp is FLOAT:
+        if not xp.arrays:
             yield
         else:
             with xp.np.errstate(all="ignore"):
@@ -169,7 +169,7 @@ def namespace(graph: Graph, inputs: Mapping[str, Any]) -> Any:
     value is a scalar, NumPy when an input, a literal or an op makes an array."""
     if graph.makes_arrays() or not all(isinstance(v, float) for v in inputs.values()):
         return numpy_namespace()
-    return FLOAT
+    return float_namespace()
 
 
 def forward(graph: Graph, inputs: Mapping[str, Any]) -> Values:
@@ -212,10 +212,11 @@ def forward(graph: Graph, inputs: Mapping[str, Any]) -> Values:
 
 
 def _values_namespace(values: list) -> Any:
+    """The namespace of the current convention for values computed by :func:`forward` (or
+    any list of them)."""
     xp = getattr(values, "xp", None)
-    if xp is not None:
-        return xp
-    return FLOAT if all(type(v) is float for v in values) else numpy_namespace()
+    arrays = xp.arrays if xp is not None else not all(type(v) is float for v in values)
+    return numpy_namespace() if arrays else float_namespace()
 
 
 def backward(graph: Graph, values: list, root: int | None = None, seed: Any = None) -> list:
@@ -229,7 +230,7 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
     root = graph.output if root is None else root
     xp = _values_namespace(values)
     if seed is not None:
-        if xp is FLOAT and isinstance(seed, float):
+        if not xp.arrays and isinstance(seed, float):
             seed = float(seed)
         else:
             np = numpy_namespace().np
@@ -248,7 +249,7 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
     rg = graph.requires_grad()
     grads: list = [None] * len(nodes)
     grads[root] = 1.0 if seed is None else seed
-    arrays = xp is not FLOAT
+    arrays = xp.arrays
     if arrays:
         np = xp.np
         ndarray = np.ndarray

@@ -125,7 +125,7 @@ def _term(graph: Graph, values: list, edge: Any, nota: Notation, precision: int,
           out_piece: Piece, label: Any) -> Term:
     gate = graph.nodes[edge.gate]
     op = gate.op
-    formulas = nota.formulas(op)
+    formulas = nota.formulas(op, len(gate.inputs))
     template = formulas[min(edge.slot, len(formulas) - 1)]
     param = op.params[0] if op.variadic else op.params[edge.slot]
     upstream = nota.value(edge.upstream, precision)

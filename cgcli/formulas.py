@@ -88,8 +88,9 @@ def _uses_g(e: E) -> bool:
 
 
 @cache
-def _recorded(op: Op) -> tuple[E | None, ...]:
-    """Each input's local derivative (or whole VJP, with g) of ``op``, as a formula tree."""
+def _recorded(op: Op, nargs: int | None = None) -> tuple[E | None, ...]:
+    """Each input's local derivative (or whole VJP, with g) of ``op`` called with ``nargs``
+    arguments (default: all its parameters), as a formula tree."""
     import numpy as np
 
     from .record import Recorder, namespace_for
@@ -97,8 +98,8 @@ def _recorded(op: Op) -> tuple[E | None, ...]:
     if not op.params:  # a leaf
         return ()
     variadic = op.variadic
-    params = (op.params[0], "b") if variadic else op.params
-    shapes = op.shapes or tuple(() for _ in params)
+    params = (op.params[0], "b") if variadic else op.params[:nargs]
+    shapes = op.shapes[:len(params)] if op.shapes else tuple(() for _ in params)
     rec = Recorder(display=True)
     with np.errstate(all="ignore"):
         values = [0.5 if not shape else np.full(shape, 0.5) for shape in shapes]
@@ -120,24 +121,30 @@ def _recorded(op: Op) -> tuple[E | None, ...]:
     return tuple(trees)
 
 
-def local(op: Op, notation: str = "unicode") -> tuple[str, ...]:
-    """``op``'s local derivative for each parameter (one for a variadic op), in ``notation``:
-    a factor that multiplies the upstream gradient g, or a formula with g in it."""
-    return _local(op, notation)
+def local(op: Op, notation: str = "unicode", nargs: int | None = None) -> tuple[str, ...]:
+    """``op``'s local derivative for each parameter (one for a variadic op), in ``notation``,
+    when it is called with ``nargs`` arguments (default: all; the others take their
+    defaults): a factor that multiplies the upstream gradient g, or a formula with g in it."""
+    if op.variadic or nargs is None or nargs >= len(op.params):
+        nargs = None
+    return _local(op, notation, nargs)
 
 
 @cache
-def _local(op: Op, notation: str) -> tuple[str, ...]:
+def _local(op: Op, notation: str, nargs: int | None) -> tuple[str, ...]:
     printer = _PRINTERS[notation]()
-    return tuple("0" if e is None else printer.text(e) for e in _recorded(op))
+    return tuple("0" if e is None else printer.text(e) for e in _recorded(op, nargs))
 
 
 def derivative(op: Op) -> str:
-    """One line for ``cgcli functions``: ``e^x``, or ``∂/∂a = 1/b, ∂/∂b = -a/b²``."""
+    """One line for ``cgcli functions``: ``e^x``, or ``∂/∂a = 1/b, ∂/∂b = -a/b²``; an op
+    with optional parameters also as it is most often called (log: ``1/x``)."""
     parts = local(op)
-    if len(parts) == 1:
-        return parts[0]
-    return ", ".join(f"∂/∂{p} = {f}" for p, f in zip(op.params, parts, strict=True))
+    line = parts[0] if len(parts) == 1 else ", ".join(
+        f"∂/∂{p} = {f}" for p, f in zip(op.params, parts, strict=True))
+    if op.defaults and not op.variadic and op.min_args == 1:
+        line = f"{local(op, nargs=1)[0]}; {op.name}({', '.join(op.params)}): {line}"
+    return line
 
 
 def describe() -> list[tuple[str, str, str]]:
@@ -225,7 +232,7 @@ class Printer:
     def op_mul(self, e: E, tight: bool) -> tuple[str, float]:
         a, b = e.args
         for x, other in ((a, b), (b, a)):
-            if x.op == "ones_like":  # 1·x is x
+            if x.op == "ones_like" or (x.op == "const" and x.value == 1.0):  # 1·x is x
                 return self.show(other, tight)
         if a == b:  # x·x is x²
             return self.power(a, E("const", value=2.0), tight)

@@ -63,8 +63,8 @@ class Notation:
     times = " · "
     hadamard = " ⊙ "
 
-    def formulas(self, op: Op) -> tuple[str, ...]:
-        return local(op, self.name)
+    def formulas(self, op: Op, nargs: int | None = None) -> tuple[str, ...]:
+        return local(op, self.name, nargs)
 
     def atomic(self, text: str) -> bool:
         if not text or text.startswith("-"):

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ShapeError
-from .xp import RULES, numpy_namespace
+from .xp import FORMULA, RULES, numpy_namespace
 
 Array = Any  # a float, a NumPy array or a recorded node; kept loose for speed and brevity
 Rule = Callable[..., Any]
@@ -142,10 +142,16 @@ class Op:
 
     def signature(self) -> str:
         """Call signature as shown in docs, e.g. ``leaky_relu(x, slope=0.01)``."""
-        parts = [p if p not in self.defaults else f"{p}={self.defaults[p]:g}" for p in self.params]
+        parts = [p if p not in self.defaults else f"{p}={_number(self.defaults[p])}"
+                 for p in self.params]
         if self.variadic:
             parts.append("...")
         return f"{self.name}({', '.join(parts)})"
+
+
+def _number(x: float) -> str:
+    """A default value as the language writes it: 0.01, 1, e."""
+    return "e" if x == math.e else f"{x:g}"
 
 
 REGISTRY: dict[str, Op] = {}
@@ -214,8 +220,12 @@ POS = register(Op(
 
 def _pow_vjp(xp: Any, g: Array, out: Array, a: Array, b: Array) -> tuple:
     # PyTorch's pow_backward: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0.
-    da = xp.kink(xp.eq(b, 0.0), 0.0, b * xp.pow(a, b - 1.0))
-    db = xp.kink(xp.eq(a, 0.0) * (1.0 - xp.step(-b)), 0.0, xp.pow(a, b) * xp.log(a))
+    # JAX: d/da has no exception (0·0^-1 is nan at a = b = 0); d/db is 0 wherever a == 0.
+    zero = xp.eq(a, 0.0)
+    da = xp.kink(xp.eq(b, 0.0), 0.0, b * xp.pow(a, b - 1.0), jax=FORMULA, at="pow at a = b = 0")
+    db = xp.pow(a, b) * xp.log(a)
+    db = xp.kink(zero * xp.step(-b), FORMULA, db, jax=0.0, at="pow at a = 0, b < 0")
+    db = xp.kink(zero * (1.0 - xp.step(-b)), 0.0, db)
     return g * da, g * db
 
 
@@ -286,8 +296,20 @@ def _sign_of_x(out: Array, x: Array, *params: Array) -> Array:
 POSITIVE = ((0.5,), ([0.3, 2.0],))
 EXP = _unary("exp", None, lambda xp, g, out, x: (g * xp.exp(x),), "e to the power x",
              ((0.5,), ([-1.0, 2.0],)))
-LOG = _unary("log", None, lambda xp, g, out, x: (xp.div(g, x),), "natural logarithm (also ln)",
-             POSITIVE, "ln")
+def _log(xp: Any, x: Array, base: Array | None = None) -> Array:
+    return xp.log(x) if base is None else xp.div(xp.log(x), xp.log(base))
+
+
+def _log_vjp(xp: Any, g: Array, out: Array, x: Array, base: Array | None = None) -> tuple:
+    if base is None:
+        return (xp.div(g, x),)
+    lb = xp.log(base)
+    return xp.div(g, x * lb), g * -xp.div(xp.div(xp.log(x), base), lb * lb)
+
+
+LOG = register(Op("log", _log, _log_vjp, params=("x", "base"), defaults={"base": math.e},
+                  doc="natural logarithm (also ln); log(x, base): to another base",
+                  samples=((0.5,), ([0.3, 2.0],), (3.0, 2.0), ([0.3, 2.0], 10.0))), "ln")
 _unary("log2", None, lambda xp, g, out, x: (xp.div(g, x * xp.log(2.0)),), "base-2 logarithm",
        POSITIVE)
 _unary("log10", None, lambda xp, g, out, x: (xp.div(g, x * xp.log(10.0)),),
@@ -304,6 +326,16 @@ _unary("tan", None, lambda xp, g, out, x: (g * (1.0 + out * out),), "tangent")
 _unary("asin", None, lambda xp, g, out, x: (xp.div(g, xp.sqrt(1.0 - x * x)),), "arcsine")
 _unary("acos", None, lambda xp, g, out, x: (-xp.div(g, xp.sqrt(1.0 - x * x)),), "arccosine")
 _unary("atan", None, lambda xp, g, out, x: (xp.div(g, 1.0 + x * x),), "arctangent")
+register(Op("atan2", None,
+            lambda xp, g, out, y, x: (g * xp.div(x, x * x + y * y),
+                                      g * -xp.div(y, x * x + y * y)),
+            params=("y", "x"), doc="the angle of the point (x, y), in (-pi, pi]",
+            samples=((0.5, -1.5), (-2.0, 0.5), ([1.0, -0.5], 2.0))))
+register(Op("hypot", None,
+            lambda xp, g, out, x, y: (g * xp.div(x, xp.hypot(x, y)),
+                                      g * xp.div(y, xp.hypot(x, y))),
+            params=("x", "y"), doc="sqrt(x² + y²), without overflow",
+            samples=((3.0, -4.0), (0.5, 2.0), ([1.0, -0.5], 2.0))))
 _unary("sinh", None, lambda xp, g, out, x: (g * xp.cosh(x),), "hyperbolic sine")
 _unary("cosh", None, lambda xp, g, out, x: (g * xp.sinh(x),), "hyperbolic cosine")
 _unary("tanh", None, lambda xp, g, out, x: (g * (1.0 - out * out),), "hyperbolic tangent")
@@ -317,8 +349,10 @@ _unary("silu", lambda xp, x: x * xp.sigmoid(x),
        "x·σ(x) (swish)")
 _unary("relu", lambda xp, x: xp.maximum(x, 0.0), lambda xp, g, out, x: (g * xp.step(x),),
        "max(x, 0)", ((0.5,), ([-0.3, 0.8],)), kinks=_sign_of_x)
-_unary("abs", None, lambda xp, g, out, x: (g * xp.sign(x),), "absolute value",
-       ((0.5,), ([-0.3, 0.8],)), kinks=_sign_of_x)
+_unary("abs", None,
+       lambda xp, g, out, x: (g * xp.kink(xp.eq(x, 0.0), FORMULA, xp.sign(x), jax=1.0,
+                                          at="abs at 0"),),
+       "absolute value", ((0.5,), ([-0.3, 0.8],)), kinks=_sign_of_x)
 _unary("sign", None, lambda xp, g, out, x: (None,), "sign of x: -1, 0 or 1", kinks=_sign_of_x)
 
 
@@ -328,7 +362,9 @@ def _leaky_relu(xp: Any, x: Array, slope: Array = 0.01) -> Array:
 
 def _leaky_relu_vjp(xp: Any, g: Array, out: Array, x: Array, slope: Array = 0.01) -> tuple:
     pos = xp.step(x)
-    return g * xp.where(pos, 1.0, slope), g * xp.where(pos, 0.0, x)
+    dx = xp.kink(xp.eq(x, 0.0), FORMULA, xp.where(pos, 1.0, slope), jax=1.0,
+                 at="leaky_relu at 0")
+    return g * dx, g * xp.where(pos, 0.0, x)
 
 
 register(Op(
@@ -426,8 +462,9 @@ register(Op("mean", lambda xp, x: xp.div(xp.total(x), xp.size(x)),
             doc="mean of all elements", samples=((0.5,), ([0.3, -0.8, 2.0],)),
             shapes=((3,),)))
 register(Op("norm", _norm,
-            # PyTorch: the gradient of the norm at 0 is 0.
-            lambda xp, g, out, x: (g * xp.kink(xp.eq(out, 0.0), 0.0, xp.div(x, xp.norm(x))),),
+            # PyTorch: the gradient of the norm at 0 is 0 (JAX: 0/0, nan).
+            lambda xp, g, out, x: (g * xp.kink(xp.eq(out, 0.0), 0.0, xp.div(x, xp.norm(x)),
+                                               jax=FORMULA, at="norm at 0"),),
             doc="L2 norm (Frobenius for a matrix)",
             samples=((0.5,), ([0.3, -0.8, 2.0],), ([[1.0, 2.0], [-0.5, 0.25]],)),
             shapes=((3,),), kinks=lambda out, x: _sign_of_x(out, out)))  # a kink at 0 only

@@ -25,7 +25,7 @@ from typing import Any
 from .errors import ShapeError
 from .graphs import Graph, Node, no_gc
 from .ops import CONST, MAKES_ARRAYS, REGISTRY, VAR, Op
-from .xp import FLOAT, Namespace, numpy_namespace
+from .xp import CONVENTION, SAME, Namespace, float_namespace, numpy_namespace
 
 #: Namespace functions that are registry ops under another name.
 _ALIASES = {"maximum": "max", "minimum": "min", "total": "sum", "largest": "max",
@@ -83,7 +83,7 @@ class Sym:
 
 def numeric_namespace(values: Iterable[Any]) -> Any:
     """The namespace that computes with these values: floats, or NumPy for arrays."""
-    return FLOAT if all(type(v) is float for v in values) else numpy_namespace()
+    return float_namespace() if all(type(v) is float for v in values) else numpy_namespace()
 
 
 def namespace_for(op: Op, values: list[Any]) -> Any:
@@ -112,6 +112,7 @@ class Recorder(Namespace):
     def __init__(self, graph: Graph | None = None, *, simplify: bool = True,
                  display: bool = False) -> None:
         self.graph = graph if graph is not None else Graph("")
+        self.convention = CONVENTION.get()  # the rules' kinks, as xp.kink records them
         self.simplify = simplify and not display
         self.display = display
         self._cse: dict[tuple, Sym] = {}
@@ -246,11 +247,12 @@ class Recorder(Namespace):
 
         return call
 
-    def kink(self, c: Any, value: Any, formula: Any) -> Any:
-        """A convention at a kink: recorded as ``where``; shown as the formula alone."""
+    def kink(self, c: Any, value: Any, formula: Any, jax: Any = SAME, at: str = "") -> Any:
+        """A convention at a kink: recorded as ``where`` (of the current convention); shown
+        as the formula alone."""
         if self.display:
             return formula
-        return self.where(c, value, formula)
+        return super().kink(c, value, formula, jax, at)
 
     @staticmethod
     def shape(x: Any) -> tuple[int, ...]:
@@ -396,7 +398,7 @@ def record_backward(graph: Graph, point: Mapping[str, Any], wrt: Iterable[str] |
 @contextmanager
 def _errstate(xp: Any) -> Iterator[None]:
     """NumPy's floating-point warnings off while recording (IEEE results stand)."""
-    if xp is FLOAT:
+    if not xp.arrays:
         yield
     else:
         with xp.np.errstate(all="ignore"):

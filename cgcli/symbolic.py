@@ -32,11 +32,12 @@ class Budget(Exception):
 
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise :class:`Budget` in the block after ``seconds`` (main thread, POSIX), else no
-    limit: SymPy's simplification cannot be told to stop, but it is Python code, which a
-    signal interrupts."""
-    usable = (hasattr(signal, "setitimer") and threading.current_thread() is
-              threading.main_thread())
+    """Raise :class:`Budget` in the block after ``seconds`` of CPU time (main thread, POSIX),
+    else no limit: SymPy's simplification cannot be told to stop, but it is Python code,
+    which a signal interrupts. CPU time, not wall time: a busy machine gives the same
+    answer, later."""
+    usable = (hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF") and
+              threading.current_thread() is threading.main_thread())
     if not usable or seconds <= 0:
         yield
         return
@@ -44,15 +45,15 @@ def deadline(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: Any) -> None:
         raise Budget
 
-    old = signal.signal(signal.SIGALRM, expire)
+    old = signal.signal(signal.SIGPROF, expire)
     # Again every 50 ms: an exception raised where Python ignores it (inside a garbage
     # collector callback, say) must not let SymPy run on.
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    signal.setitimer(signal.ITIMER_PROF, seconds, 0.05)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 _SP: dict[str, Any] = {}
@@ -187,17 +188,24 @@ def printer() -> Any:
 
 
 def _simplest(expr: Any) -> Any:
-    """The most readable of SymPy's forms: its canonical one (as built) or what
-    ``simplify`` makes of it, unless that brings in functions the formula did not have (a
-    sigmoid's derivative is e^-x/(e^-x + 1)², not 1/(4·cosh²(x/2))); the one with the fewest
-    operations, then the shortest."""
+    """The most readable of SymPy's forms: its canonical one (as built) or, for a formula of
+    up to :data:`LARGE` operations, what ``simplify`` makes of it, unless that brings in
+    functions the formula did not have (a sigmoid's derivative is e^-x/(e^-x + 1)², not
+    1/(4·cosh²(x/2))); the one with the fewest operations, then the shortest."""
     sp = _sympy()
+    if sp.count_ops(expr) > LARGE:  # simplify's search grows fast: the canonical form
+        return expr
     known = {type(f) for f in expr.atoms(sp.Function)}
     candidates = [expr]
     simple = sp.simplify(expr)
     if {type(f) for f in simple.atoms(sp.Function)} <= known:
         candidates.append(simple)
     return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+#: Formulas with more operations than this get SymPy's canonical form (terms collected,
+#: constants folded) without the slow search of ``simplify``.
+LARGE = 300
 
 
 class Simplified:
@@ -208,21 +216,30 @@ class Simplified:
 
 
 def simplify(graph: Graph, root: int | None = None, budget: float = 2.5) -> Simplified:
-    """SymPy's simplest form of node ``root`` of a scalar graph, printed in cgcli's language;
-    ``text`` None (with a note) when the graph has array ops or the budget ran out."""
+    """SymPy's simplest form of node ``root`` of a scalar graph, printed in cgcli's language.
+
+    Building the SymPy expression collects terms and folds constants (linear in the
+    formula's size); SymPy's ``simplify`` then searches for a shorter form within ``budget``
+    seconds of CPU time, and when the budget runs out the collected form is kept, with a
+    note. ``text`` is None (with a note) for array ops, or when SymPy itself fails."""
+    _sympy()  # the import is not SymPy's thinking: outside the budget
     start = time.perf_counter()
+    note = ""
     try:
-        with deadline(budget):
-            expr = to_sympy(graph, root)
-            text = printer().doprint(_simplest(expr))
+        expr = to_sympy(graph, root)
+        try:
+            with deadline(budget):
+                best = _simplest(expr)
+        except Budget:
+            best = expr
+            note = (f"SymPy's simplify ran out of its {budget:g} s: terms collected, not "
+                    "simplified further")
+        text = printer().doprint(best)
     except ValueError:
         return Simplified(None, "has vectors or matrices: written by cgcli, not SymPy")
-    except Budget:
-        return Simplified(None, f"SymPy did not simplify it within {budget:g} s: written "
-                          "unsimplified", time.perf_counter() - start)
     except RecursionError:
         return Simplified(None, "too deep for SymPy: written unsimplified")
-    except Exception as exc:  # SymPy's own failure: cgcli's text is right regardless
+    except Exception as exc:  # SymPy's own failure: cgcli's own text is right anyway
         return Simplified(None, f"SymPy could not simplify it ({type(exc).__name__}): "
                           "written unsimplified")
-    return Simplified(text, "", time.perf_counter() - start)
+    return Simplified(text, note, time.perf_counter() - start)

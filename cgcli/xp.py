@@ -18,13 +18,19 @@ exception) and ``xp.<name>`` for everything else, division and powers included. 
 ``xp.where(c, a, b)`` picks ``a`` where ``c`` is not 0. A namespace also answers
 ``xp.<op>(...)`` for every op of the registry that is not one of its primitives, by running
 the op's own forward rule on it.
+
+Gradients at kinks follow a convention, PyTorch's by default, or JAX's (``--convention jax``,
+:func:`using`): ``xp.kink(c, value, formula, jax=...)`` is the one place a rule states what
+each framework gives at a kink, and a namespace answers for the convention it stands for.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from .errors import ShapeError
@@ -37,15 +43,39 @@ def _odd_integer(b: float) -> bool:
     return b == math.floor(b) and math.fmod(b, 2.0) != 0.0
 
 
+#: The gradient conventions at kinks: PyTorch's (the default) and JAX's.
+CONVENTIONS = ("torch", "jax")
+#: The convention of the passes run in this context (a thread, a task): see :func:`using`.
+CONVENTION: ContextVar[str] = ContextVar("cgcli_convention", default="torch")
+#: ``xp.kink(..., jax=SAME)``: JAX gives what PyTorch gives there.
+SAME = object()
+#: ``xp.kink(c, FORMULA, ...)`` or ``jax=FORMULA``: the formula holds at the kink too, under
+#: PyTorch's or under JAX's convention (where 0·inf gives nan, say).
+FORMULA = object()
+
+
+@contextmanager
+def using(convention: str) -> Iterator[None]:
+    """Run the passes in the block with gradients at kinks as ``convention`` gives them."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown convention {convention!r}: one of {', '.join(CONVENTIONS)}")
+    token = CONVENTION.set(convention)
+    try:
+        yield
+    finally:
+        CONVENTION.reset(token)
+
+
 #: The forward rules of the registry's composite ops, by name (filled by
 #: :func:`cgcli.ops.register`): every namespace runs them on its own primitives.
 RULES: dict[str, Callable[..., Any]] = {}
 
 
 class Namespace:
-    """What every namespace shares: access to the registry's composite ops by name."""
+    """What every namespace shares: the registry's composite ops by name, and kinks."""
 
     name = "namespace"
+    convention = "torch"
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         # Not a primitive of this namespace: an op of the registry, run by its forward rule.
@@ -64,13 +94,27 @@ class Namespace:
         """The position of an input of a variadic op, as a number (``i`` in a formula)."""
         return float(k)
 
+    def kink(self, c: Any, value: Any, formula: Any, jax: Any = SAME, at: str = "") -> Any:
+        """``formula``, except where ``c`` holds, a kink: there ``value``, PyTorch's
+        convention, or ``jax`` under JAX's (``SAME``: as PyTorch; ``FORMULA``: the formula
+        itself). ``at`` names the kink for a note (``"abs at 0"``)."""
+        if self.convention == "jax" and jax is not SAME:
+            value = jax
+        return formula if value is FORMULA else self.where(c, value, formula)
+
 
 class FloatNamespace(Namespace):
     """Python floats with NumPy's IEEE semantics (no NumPy import)."""
 
     name = "float"
+    arrays = False
     inf = inf
     nan = nan
+
+    def __init__(self, convention: str = "torch") -> None:
+        self.convention = convention
+        if convention != "torch":
+            self.name = f"float:{convention}"
 
     # --- arithmetic (+ - * never raise on floats: C functions, the fastest calls) -------
     add = operator.add
@@ -177,6 +221,14 @@ class FloatNamespace(Namespace):
         return math.atan(x)
 
     @staticmethod
+    def atan2(y: float, x: float) -> float:
+        return math.atan2(y, x)
+
+    @staticmethod
+    def hypot(x: float, y: float) -> float:
+        return math.hypot(x, y)
+
+    @staticmethod
     def sinh(x: float) -> float:
         try:
             return math.sinh(x)
@@ -218,11 +270,6 @@ class FloatNamespace(Namespace):
     @staticmethod
     def where(c: float, a: float, b: float) -> float:
         return a if c else b
-
-    @staticmethod
-    def kink(c: float, value: float, formula: float) -> float:
-        """``formula``, except where ``c`` holds: there ``value`` (a convention at a kink)."""
-        return value if c else formula
 
     @staticmethod
     def isfinite(x: float) -> float:
@@ -306,16 +353,26 @@ class FloatNamespace(Namespace):
 
 
 FLOAT = FloatNamespace()
+_FLOATS = {"torch": FLOAT, "jax": FloatNamespace("jax")}
+
+
+def float_namespace() -> FloatNamespace:
+    """The float namespace of the current convention."""
+    return _FLOATS[CONVENTION.get()]
 
 
 class NumpyNamespace(Namespace):
     """NumPy float64 arrays (0-d results as NumPy scalars)."""
 
     name = "numpy"
+    arrays = True
 
-    def __init__(self) -> None:
+    def __init__(self, convention: str = "torch") -> None:
         import numpy as np
 
+        self.convention = convention
+        if convention != "torch":
+            self.name = f"numpy:{convention}"
         self.np = np
         self.inf, self.nan = np.inf, np.nan
         for name, func in (
@@ -325,6 +382,7 @@ class NumpyNamespace(Namespace):
                 ("log2", np.log2), ("log10", np.log10), ("log1p", np.log1p),
                 ("sqrt", np.sqrt), ("sin", np.sin), ("cos", np.cos), ("tan", np.tan),
                 ("asin", np.arcsin), ("acos", np.arccos), ("atan", np.arctan),
+                ("atan2", np.arctan2), ("hypot", np.hypot),
                 ("sinh", np.sinh), ("cosh", np.cosh), ("tanh", np.tanh), ("abs", np.abs),
                 ("sign", np.sign), ("maximum", np.maximum), ("minimum", np.minimum),
                 ("shape", np.shape), ("ndim", np.ndim), ("size", np.size),
@@ -339,8 +397,6 @@ class NumpyNamespace(Namespace):
 
     def where(self, c: Any, a: Any, b: Any) -> Any:
         return self.np.where(c, a, b)[()]
-
-    kink = where
 
     def isfinite(self, x: Any) -> Any:
         return self.np.isfinite(x).astype(self.np.float64)[()]
@@ -445,11 +501,14 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(g, shape) if g.shape != shape else g
 
 
-_NUMPY: list[NumpyNamespace] = []
+_NUMPY: dict[str, NumpyNamespace] = {}
 
 
 def numpy_namespace() -> NumpyNamespace:
-    """The NumPy namespace (NumPy is imported the first time it is asked for)."""
-    if not _NUMPY:
-        _NUMPY.append(NumpyNamespace())
-    return _NUMPY[0]
+    """The NumPy namespace of the current convention (NumPy is imported the first time one
+    is asked for)."""
+    convention = CONVENTION.get()
+    xp = _NUMPY.get(convention)
+    if xp is None:
+        xp = _NUMPY[convention] = NumpyNamespace(convention)
+    return xp

@@ -44,7 +44,8 @@ def test_every_op_has_its_local_derivative_in_three_notations(name: str) -> None
         assert tex.count("{") == tex.count("}"), f"{name}: unbalanced braces in {tex!r}"
         names = set(re.findall(r"(?<![\\A-Za-z0-9_])[A-Za-z_]\w*", asc))
         allowed = {*op.params, "out", "g", "n", "i", "e", "ln", "sqrt", "sigmoid", "sign",
-                   "cos", "sin", "cosh", "sinh", "norm", "softmax", "sum", "T", *HELPERS}
+                   "cos", "sin", "cosh", "sinh", "norm", "softmax", "sum", "T", "hypot",
+                   *HELPERS}
         assert names <= allowed, f"{name}: unknown names {names - allowed} in {asc!r}"
 
 

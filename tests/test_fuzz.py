@@ -336,7 +336,7 @@ EXTREMA = ("max", "min")
 REDUCTIONS = ("sum", "mean", "norm", "max", "min")
 ROWWISE = ("softmax", "logsumexp")
 TRANSPOSES = ("T", "transpose")
-OTHER = ("dot",)
+OTHER = ("dot", "atan2", "hypot")
 #: The other functions derivatives are written with (cgcli.ops.HELPERS).
 HELPERS = ("eq", "where", "ismax", "ismin", "outer", "rowsum", "column", "take", "put",
            "unbroadcast")
@@ -444,7 +444,8 @@ class Gen:
     def names_for(shape: tuple[int, ...]) -> list[str]:
         """Every function or operator that can make a value of ``shape``'s rank."""
         names = [*_WEIGHTS, *ANYWHERE, *POSITIVE_ONLY, *UNIT_ONLY, *WITH_PARAMETER, *EXTREMA,
-                 "softmax", *TRANSPOSES, "eq", "where", "ismax", "ismin", "column", "unbroadcast"]
+                 "softmax", *TRANSPOSES, "eq", "where", "ismax", "ismin", "column", "unbroadcast",
+                 "atan2", "hypot"]
         if shape == ():
             names += ["sum", "mean", "norm", "dot", "logsumexp", "rowsum", "take"]
             names.remove("array")
@@ -469,7 +470,15 @@ class Gen:
         if name in ANYWHERE or name == "softmax":
             return _call(name, self.expr(shape, d), shape=shape)
         if name in POSITIVE_ONLY:
-            return _call(name, self.positive(self.expr(shape, d)), shape=shape)
+            x = self.positive(self.expr(shape, d))
+            if name in ("log", "ln") and rnd.random() < 0.3:  # to a base in (2, 3)
+                b = self.broadcastable(shape)
+                base = _bin("+", _num("2"), _call("sigmoid", self.expr(b, d - 1), shape=b), b)
+                return _call(name, x, base, shape=shape)
+            return _call(name, x, shape=shape)
+        if name in ("atan2", "hypot"):
+            a, b = self.expr(shape, d), self.expr(self.broadcastable(shape), d)
+            return _call(name, *((a, b) if rnd.random() < 0.5 else (b, a)), shape=shape)
         if name in UNIT_ONLY:
             return _call(name, self.unit(self.expr(shape, d)), shape=shape)
         if name in ("+", "-", "*"):
@@ -715,6 +724,8 @@ class MpEval:
         x = xs[0]
         if name in KINKED:
             self.margin(min(abs(v) for v in x.ravel()))
+        if name in ("log", "ln") and len(xs) == 2:
+            return _elementwise(lambda v, b: mp.log(v) / mp.log(b), x, xs[1])
         if name in MP_FUNCTIONS:
             return _elementwise(MP_FUNCTIONS[name], x)
         if name == "leaky_relu":
@@ -725,6 +736,17 @@ class MpEval:
             return _elementwise(lambda v, a: v if v > 0 else a * mp.expm1(v), x, alpha)
         if name == "pow":
             return _elementwise(mp.power, x, xs[1])
+        if name == "atan2":  # a branch cut where y crosses 0 at x < 0, a pole at the origin
+            full = np.broadcast_arrays(*xs)
+            self.margin(min([mp.hypot(p, q) if q > 0 else min(abs(p), mp.hypot(p, q))
+                             for p, q in zip(*(f.ravel() for f in full), strict=True)],
+                            default=mp.one))
+            return _elementwise(mp.atan2, x, xs[1])
+        if name == "hypot":  # not differentiable at the origin
+            full = np.broadcast_arrays(*xs)
+            self.margin(min([mp.hypot(p, q) for p, q in zip(*(f.ravel() for f in full),
+                                                                strict=True)], default=mp.one))
+            return _elementwise(mp.hypot, x, xs[1])
         if name in EXTREMA:
             pick = max if name == "max" else min
             if len(xs) == 1:

@@ -52,3 +52,33 @@ def test_a_core_command_imports_no_numpy_rich_or_other_command_modules() -> None
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == []
+
+
+@pytest.mark.parametrize("args", [
+    ["grad", "1/(1+exp(-x))", "--at", "x=1", "--json"],
+    ["grad", "1/(1+exp(-x))", "--at", "x=1"],
+    ["grad", "q = x*y; f = q + sin(x)", "--at", "x=2", "--at", "y=3", "--format", "tree"],
+    ["grad", "x^3", "--at", "x=2", "--raw"],
+    ["eval", "2^10 + abs(x)", "--at", "x=-pi/4", "--raw"],
+])
+def test_a_scalar_one_shot_imports_no_numpy(args: list[str]) -> None:
+    """NumPy is imported when a value or literal is an array, never for scalars."""
+    code = ("import io, sys, contextlib\nfrom cgcli.cli.app import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: main(sys.argv[1:])\n    except SystemExit as e: assert not e.code, e\n"
+            "print('numpy' in sys.modules, 'rich' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "False"], proc.stdout
+
+
+def test_an_array_value_brings_numpy_in() -> None:
+    code = ("import io, sys, contextlib\nfrom cgcli.cli.app import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: main(['grad', 'sum(x^2)', '--at', 'x=[1,2]', '--json'])\n"
+            "    except SystemExit as e: assert not e.code, e\n"
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["True"]

@@ -19,9 +19,10 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_INTERNAL
+from ..xp import CONVENTION
 from . import grad, language
 from .common import settings
-from .options import ColorOpt, QuietOpt
+from .options import ColorOpt, ConventionOpt, QuietOpt
 
 app = typer.Typer(
     name="cgcli",
@@ -45,6 +46,7 @@ def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print cgcli's version and exit.")] = False,
     color: ColorOpt = None,
+    convention: ConventionOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Computational graphs on the command line: every node's value and gradient.
@@ -58,6 +60,7 @@ def _main(
     130 interrupted (Ctrl-C).
     """
     settings["color"] = color.value if color is not None else "auto"
+    CONVENTION.set(convention.value if convention is not None else "torch")
     settings["quiet"] = quiet
 
 
@@ -69,7 +72,7 @@ app.add_typer(language.app)
 CORE_COMMANDS = frozenset({"grad", "eval", "functions"})
 #: The other command modules, in the order ``--help`` lists their commands.
 MODULES = ("teach", "calculus", "exercises", "plot")
-_GLOBAL_WITH_VALUE = frozenset({"--color"})
+_GLOBAL_WITH_VALUE = frozenset({"--color", "--convention"})
 _added: list[str] = []
 
 

@@ -13,11 +13,20 @@ from typing import Annotated
 import typer
 
 from ..errors import ValueInputError
-from .common import ExpressionCommand, console, load, note, set_color, user_errors
+from .common import (
+    ExpressionCommand,
+    console,
+    load,
+    note,
+    set_color,
+    set_convention,
+    user_errors,
+)
 from .options import (
     At,
     AtFile,
     ColorOpt,
+    ConventionOpt,
     Expr,
     JsonFlag,
     Precision,
@@ -59,6 +68,7 @@ def diff(
              "kept).")] = True,
     precision: Precision = 4,
     strict: Strict = False,
+    convention: ConventionOpt = None,
 ) -> None:
     """The derivative as a formula: ∂f/∂x = 3*x^2, in cgcli's own language.
 
@@ -73,6 +83,7 @@ def diff(
       cgcli diff "sum((W@x)^2)" --wrt W --at "W=[[1,2],[3,4]]" --at "x=[1,1]"
       cgcli eval "$(cgcli diff 'sin(x)*x' --raw)" --at x=1
     """
+    set_convention(convention)
     with user_errors(json_flag):
         from ..derivatives import diff as differentiate
 
@@ -126,6 +137,7 @@ def hessian(
     precision: Precision = 4,
     strict: Strict = False,
     color: ColorOpt = None,
+    convention: ConventionOpt = None,
 ) -> None:
     """The matrix of second derivatives of a scalar output, at a point.
 
@@ -139,6 +151,7 @@ def hessian(
       cgcli hessian "sum((W@x)^2)" --at "W=[[1,2],[3,4]]" --at "x=[1,1]" --json
     """
     set_color(color)
+    set_convention(convention)
     fmt = ReportFormat.json if json_flag else format
     with user_errors(fmt is ReportFormat.json):
         from ..derivatives import hessian as second

@@ -174,6 +174,23 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
+def set_convention(convention: Any) -> None:
+    """A command's own ``--convention`` (an enum member, or None: keep the global choice),
+    for every pass the rest of the run makes."""
+    if convention is not None:
+        from ..xp import CONVENTION
+
+        CONVENTION.set(convention.value)
+
+
+def kink_notes(graph: Any, values: list, root: int | None = None) -> None:
+    """A note for each kink the backward pass met where PyTorch and JAX differ."""
+    from ..conventions import kink_notes as notes
+
+    for line in notes(graph, values, root):
+        note(line)
+
+
 def set_color(color: Any) -> None:
     """A command's own ``--color`` (an enum member or None: keep the global choice)."""
     if color is not None:

@@ -14,8 +14,16 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import ExpressionCommand, check_finite, console, load, user_errors
-from .options import At, Precision, Tol
+from .common import (
+    ExpressionCommand,
+    check_finite,
+    console,
+    kink_notes,
+    load,
+    set_convention,
+    user_errors,
+)
+from .options import At, ConventionOpt, Precision, Tol
 
 app = typer.Typer()
 
@@ -56,6 +64,7 @@ def quiz(
         "--format", case_sensitive=False,
         help="text; json (one object, a list with --count); jsonl (one object a line); "
              "latex (a worksheet fragment, needs amsmath).")] = QuizFormat.text,
+    convention: ConventionOpt = None,
 ) -> None:
     """An exercise to work by hand: an expression, a point, and questions.
 
@@ -72,6 +81,8 @@ def quiz(
       cgcli quiz --seed 100 --count 10 --level 3 --format latex > worksheet.tex
     """
     import json as jsonlib
+
+    set_convention(convention)
 
     from ..exercises import generate
     from ..render.exercises import pretty_json, quiz_latex, quiz_text
@@ -105,6 +116,7 @@ def practice(
     level: Annotated[int | None, _level_option(None)] = None,
     tol: Tol = None,
     precision: Precision = 4,
+    convention: ConventionOpt = None,
 ) -> None:
     """Work the backward pass at a prompt: give each node's gradient, get hints.
 
@@ -120,6 +132,7 @@ def practice(
       cgcli practice "q = x + y; f = q * z" --at x=-2 --at y=5 --at z=-4
       printf '%s\\n' -1 -1 -1 -1 3 | cgcli practice --seed 7
     """
+    set_convention(convention)
     run_practice(expr, at, seed, level, tol, precision)
 
 
@@ -187,6 +200,7 @@ def run_checks(expr: str, at: list[str] | None, expect: list[str] | None,
         graph, values = load(expr, at, at_file)
         ev = differentiate(graph, values)
         check_finite(ev, strict)
+        kink_notes(graph, ev.values)
         checks = check_all(ev, expect_value or [], expect or [], tolerance)
     from ..render import exercises as out
 

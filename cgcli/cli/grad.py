@@ -14,9 +14,11 @@ from ..errors import ValueInputError
 from .common import (
     ExpressionCommand,
     check_finite,
+    kink_notes,
     line_console,
     load,
     set_color,
+    set_convention,
     set_quiet,
     user_errors,
 )
@@ -25,6 +27,7 @@ from .options import (
     AtFile,
     BatchFormat,
     ColorOpt,
+    ConventionOpt,
     Expr,
     Format,
     FormatOpt,
@@ -92,7 +95,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
          at_file: AtFile = None, color: ColorOpt = None, batch: Batch = None,
          batch_format: BatchFormatOpt = None, skip_bad_rows: SkipBad = False,
          expect: Expect = None, expect_value: ExpectValue = None, tol: Tol = None,
-         quiet: QuietOpt = False) -> None:
+         convention: ConventionOpt = None, quiet: QuietOpt = False) -> None:
     """Forward and backward pass: every node's value and gradient d(output)/d(node).
 
     \b
@@ -108,6 +111,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
     if json:
         format = Format.json
     set_color(color)
+    set_convention(convention)
     set_quiet(quiet)
     if expect or expect_value or tol is not None:
         from .exercises import run_checks
@@ -169,6 +173,8 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
             wrt = _one_gradient(graph, wrt)
         ev = _passes(graph, values, grad)
         check_finite(ev, strict)
+        if grad:
+            kink_notes(graph, ev.values)
         with phase("writing", output=True):
             _write(ev, fmt, grad=grad, raw=raw, wrt=wrt, precision=precision,
                    max_rows=max_rows, max_depth=max_depth)

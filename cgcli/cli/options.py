@@ -30,6 +30,11 @@ class Color(str, Enum):
     never = "never"
 
 
+class Convention(str, Enum):
+    torch = "torch"
+    jax = "jax"
+
+
 class BatchFormat(str, Enum):
     csv = "csv"
     jsonl = "jsonl"
@@ -38,6 +43,10 @@ class BatchFormat(str, Enum):
 ColorOpt = Annotated[Color | None, typer.Option(
     "--color", case_sensitive=False, show_default=False,
     help="Colour: auto (only on a terminal, never with NO_COLOR), always, never.")]
+ConventionOpt = Annotated[Convention | None, typer.Option(
+    "--convention", case_sensitive=False, show_default=False,
+    help="Gradients at kinks as PyTorch (the default) or JAX gives them: they differ for abs "
+         "and leaky_relu at 0, pow at 0 and norm at 0; a note names each such kink met.")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet",
     help="No progress display and no notes on stderr (errors still show).")]

@@ -22,9 +22,10 @@ from .common import (
     load,
     note,
     set_color,
+    set_convention,
     user_errors,
 )
-from .options import At, AtFile, ColorOpt, Expr, JsonFlag, Strict
+from .options import At, AtFile, ColorOpt, ConventionOpt, Expr, JsonFlag, Strict
 from .progress import track
 
 app = typer.Typer()
@@ -100,6 +101,7 @@ def plot(
     height: Height = None,
     strict: Strict = False,
     color: ColorOpt = None,
+    convention: ConventionOpt = None,
 ) -> None:
     """Draw f and its derivative ∂f/∂x over a range, or f of two variables as a heat map.
 
@@ -117,6 +119,7 @@ def plot(
     """
     fmt = PlotFormat.json if json_flag else format
     set_color(color)
+    set_convention(convention)
     with user_errors(fmt is PlotFormat.json and output is None):
         kind = _output_kind(output)
         if fmt is PlotFormat.json and kind not in (None, "json"):
@@ -195,6 +198,7 @@ def descend(
         help="Significant digits in the table (JSON has full precision).")] = 4,
     strict: Strict = False,
     color: ColorOpt = None,
+    convention: ConventionOpt = None,
 ) -> None:
     """Gradient descent from the --at point: the point, f and ‖∇f‖ after every step.
 
@@ -211,6 +215,7 @@ def descend(
     """
     fmt = DescendFormat.json if json_flag else format
     set_color(color)
+    set_convention(convention)
     from ..descent import converged
     from ..descent import descend as run
 

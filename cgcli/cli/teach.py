@@ -15,8 +15,24 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import ExpressionCommand, console, load, note, user_errors
-from .options import At, Expr, JsonFlag, Precision, ReportFormat, ReportFormatOpt
+from .common import (
+    ExpressionCommand,
+    console,
+    kink_notes,
+    load,
+    note,
+    set_convention,
+    user_errors,
+)
+from .options import (
+    At,
+    ConventionOpt,
+    Expr,
+    JsonFlag,
+    Precision,
+    ReportFormat,
+    ReportFormatOpt,
+)
 
 app = typer.Typer()
 
@@ -64,6 +80,7 @@ def explain(
         "--ascii", help="ASCII math in text, markdown and json: dL/dP = 1 * (-1/P^2).")
     ] = False,
     precision: Precision = 3,
+    convention: ConventionOpt = None,
 ) -> None:
     """The chain rule, step by step: each node's gradient as upstream times local.
 
@@ -78,6 +95,7 @@ def explain(
       cgcli explain "q = x + y; f = q * z" --at x=-2 --at y=5 --at z=-4 --format latex
     """
     fmt = ExplainFormat.json if json_flag else format
+    set_convention(convention)
     with user_errors(fmt is ExplainFormat.json):
         ex = _explanation(expr, at, "latex" if fmt is ExplainFormat.latex
                           else "ascii" if ascii_math else "unicode", precision)
@@ -138,6 +156,7 @@ def check(
         "--order", min=1, max=2, metavar="N",
         help="1: the gradient against differences of the output; 2: the Hessian (cgcli "
              "hessian) against differences of the gradient.")] = 1,
+    convention: ConventionOpt = None,
 ) -> None:
     """Check every derivative against central finite differences.
 
@@ -152,6 +171,7 @@ def check(
       cgcli check "x^2*y + sin(x*y)" --at x=0.5 --at y=2 --order 2
     """
     fmt = ReportFormat.json if json_flag else format
+    set_convention(convention)
     with user_errors(fmt is ReportFormat.json):
         from ..check import check as run_check
 
@@ -179,6 +199,7 @@ def jacobian(
     format: ReportFormatOpt = ReportFormat.table,
     json_flag: JsonFlag = False,
     precision: Precision = 4,
+    convention: ConventionOpt = None,
 ) -> None:
     """The full Jacobian of a vector or matrix output, by reverse mode.
 
@@ -191,6 +212,7 @@ def jacobian(
       cgcli jacobian "softmax(x)" --at "x=[1,2,3]" --json
     """
     fmt = ReportFormat.json if json_flag else format
+    set_convention(convention)
     with user_errors(fmt is ReportFormat.json):
         import numpy as np
 
@@ -203,6 +225,7 @@ def jacobian(
         rows = int(np.size(ev.values[g.output]))  # one backward pass per output element
         with count("jacobian", "rows", total=rows) as done:
             jacobians = run_jacobian(g, ev.values, wrt, progress=done.update)
+        kink_notes(g, ev.values)
     from ..render import jacobian as out
 
     if fmt is ReportFormat.json:
@@ -219,6 +242,7 @@ def _explanation(expr: str, at: list[str] | None, notation: str, precision: int)
     graph, values = load(expr, at)
     ev = Evaluation(graph, forward(graph, values))
     require_scalar(ev)
+    kink_notes(graph, ev.values)
     return explain(Evaluation(graph, ev.values, backward(graph, ev.values)), notation,
                    precision)
 
