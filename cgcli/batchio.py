@@ -231,8 +231,13 @@ def _json_ready(v: Any) -> Any:
 
 def run(graph: Graph, stream: IO[str], out: IO[str], *, shared: dict[str, np.ndarray],
         in_fmt: str | None, out_fmt: str, gradients: bool, wrt: list[str] | None,
-        report: Callable[[str], None] | None) -> int:
-    """Evaluate ``graph`` for every row of ``stream``, writing to ``out``; returns the count."""
+        report: Callable[[str], None] | None,
+        progress: Callable[[int], None] | None = None) -> int:
+    """Evaluate ``graph`` for every row of ``stream``, writing to ``out``; returns the count.
+
+    ``progress``, if given, is called after each chunk is written with the number of rows
+    written so far (a hook for a display: the library draws nothing).
+    """
     row_vars = [v for v in graph.variables if v not in shared]
     names = list(wrt) if wrt else list(graph.variables)
     writer = Writer(out, out_fmt, names, gradients)
@@ -245,6 +250,8 @@ def run(graph: Graph, stream: IO[str], out: IO[str], *, shared: dict[str, np.nda
         result = batch_evaluate(graph, chunk, shared, gradients=gradients)
         writer.write(result)
         total += result.rows
+        if progress is not None:
+            progress(total)
     if total == 0 and out_fmt == "csv" and not writer.header_done:
         writer.out.write(",".join(["value"] + [f"d_{n}" for n in names] * gradients) + "\n")
     return total

@@ -6,7 +6,7 @@ shape followed by x's. For a scalar output it is the gradient.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -31,8 +31,13 @@ def targets(graph: Graph, wrt: Iterable[str] | None = None) -> dict[str, int]:
     return ids  # type: ignore[return-value]
 
 
-def jacobian(graph: Graph, values: list, wrt: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-    """d(output)/d(name) for each variable (or ``wrt`` name), shaped output + input."""
+def jacobian(graph: Graph, values: list, wrt: Iterable[str] | None = None,
+             progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """d(output)/d(name) for each variable (or ``wrt`` name), shaped output + input.
+
+    ``progress``, if given, is called with the number of output elements done after each
+    backward pass (a hook for a display: the library draws nothing).
+    """
     ids = targets(graph, wrt)
     out_shape = np.shape(values[graph.output])
     if not out_shape:
@@ -40,10 +45,12 @@ def jacobian(graph: Graph, values: list, wrt: Iterable[str] | None = None) -> di
         return {name: np.asarray(grads[i], dtype=np.float64) for name, i in ids.items()}
     result = {name: np.zeros(out_shape + np.shape(values[i])) for name, i in ids.items()}
     seed = np.zeros(out_shape)
-    for k in np.ndindex(*out_shape):
+    for done, k in enumerate(np.ndindex(*out_shape), 1):
         seed[k] = 1.0
         grads = backward(graph, values, seed=seed.copy())
         seed[k] = 0.0
         for name, i in ids.items():
             result[name][k] = grads[i]
+        if progress is not None:
+            progress(done)
     return result

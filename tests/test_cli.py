@@ -231,7 +231,7 @@ def test_internal_errors_are_one_line(cli: Run,
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine, "differentiate", broken)
+    monkeypatch.setattr(engine, "forward", broken)
     monkeypatch.delenv("CGCLI_DEBUG", raising=False)
     code, _, err = cli("grad", "x", "--at", "x=1")
     assert code == 70

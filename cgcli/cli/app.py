@@ -7,7 +7,8 @@ modules never import this one.
 Exit codes (errors.py): 0 success, 1 a check failed or an ``--expect`` answer is wrong,
 2 invalid input (parse error, unknown name, wrong arguments, missing or malformed ``--at``
 value, shape mismatch, a bad batch row), 3 nan or inf with ``--strict``, 4 an external tool
-(Graphviz, Matplotlib) missing, 70 an internal error (a bug in cgcli).
+(Graphviz, Matplotlib) missing, 70 an internal error (a bug in cgcli), 130 interrupted
+by Ctrl-C (Typer turns KeyboardInterrupt into exit 130).
 """
 
 import importlib
@@ -21,7 +22,7 @@ from ..errors import EXIT_INTERNAL
 from ..xp import CONVENTION
 from . import grad, language
 from .common import settings
-from .options import ColorOpt, ConventionOpt
+from .options import ColorOpt, ConventionOpt, QuietOpt
 
 app = typer.Typer(
     name="cgcli",
@@ -46,15 +47,21 @@ def _main(
                                           help="Print cgcli's version and exit.")] = False,
     color: ColorOpt = None,
     convention: ConventionOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Computational graphs on the command line: every node's value and gradient.
 
+    Long work (a --batch, a huge expression) shows its progress on stderr when that is a
+    terminal; --quiet turns it off, and the notes too.
+
     \b
     Exit codes: 0 success · 1 a check failed or an answer is wrong · 2 invalid input ·
-    3 nan or inf with --strict · 4 Graphviz or Matplotlib missing · 70 internal error.
+    3 nan or inf with --strict · 4 Graphviz or Matplotlib missing · 70 internal error ·
+    130 interrupted (Ctrl-C).
     """
     settings["color"] = color.value if color is not None else "auto"
     CONVENTION.set(convention.value if convention is not None else "torch")
+    settings["quiet"] = quiet
 
 
 #: Typer builds every registered command (its options, from its signature) on each run, so

@@ -39,7 +39,8 @@ app = typer.Typer()
 
 EPILOG = """\
 Exit codes: 0 success · 2 invalid input (an unknown --wrt, --order 0, a non-scalar output for
-hessian, a missing --at) · 3 a value is nan or inf (with --strict) · 70 internal error.
+hessian, a missing --at) · 3 a value is nan or inf (with --strict) · 70 internal error ·
+130 interrupted (Ctrl-C).
 """
 
 WrtOpt = Annotated[list[str] | None, typer.Option(

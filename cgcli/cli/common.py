@@ -16,10 +16,7 @@ import typer
 from typer.core import TyperCommand
 
 from ..errors import CgcliError, ValueInputError
-
-#: Settings of the whole run: the global options (``cgcli --color never grad ...``) and a
-#: command's own ``--color``. Reset by the app's callback at every run.
-settings: dict[str, Any] = {"color": "auto"}
+from .settings import settings  # re-exported: the run's global options and a command's own
 
 
 class ExpressionCommand(TyperCommand):
@@ -109,8 +106,9 @@ def read_at_file(path: str) -> dict[str, Any]:
 
 
 def note(message: str) -> None:
-    """A note on stderr: something worth knowing that is not an error."""
-    sys.stderr.write(f"note: {message}\n")
+    """A note on stderr: something worth knowing that is not an error (not with --quiet)."""
+    if not settings["quiet"]:
+        sys.stderr.write(f"note: {message}\n")
 
 
 def read_expression(expr: str) -> str:
@@ -146,11 +144,15 @@ def load(expr: str, at: list[str] | None,
     """Parse EXPR (or read it: ``-``, ``@FILE``) and the values (``--at-file``, then ``--at``);
     note values the expression does not use."""
     from ..parser import parse
+    from .progress import phase
 
-    graph = parse(read_expression(expr))
-    values = parse_at(at)
-    if at_file:
-        values = {**read_at_file(at_file), **values}
+    with phase("reading"):
+        text = read_expression(expr)
+    with phase("parsing"):
+        graph = parse(text)
+        values = parse_at(at)
+        if at_file:
+            values = {**read_at_file(at_file), **values}
     for name in values:
         if name not in graph.variables:
             why = "is bound in the expression" if name in graph.bindings else "is not used"
@@ -193,6 +195,12 @@ def set_color(color: Any) -> None:
     """A command's own ``--color`` (an enum member or None: keep the global choice)."""
     if color is not None:
         settings["color"] = color.value
+
+
+def set_quiet(quiet: bool) -> None:
+    """A command's own ``--quiet`` (False: keep the global choice)."""
+    if quiet:
+        settings["quiet"] = True
 
 
 def console() -> Any:

@@ -29,7 +29,8 @@ app = typer.Typer()
 
 EPILOG = """\
 Exit codes: 0 success (practice: every answer right) · 1 a wrong or missing answer
-(practice) · 2 invalid input · 70 internal error.
+(practice) · 2 invalid input · 70 internal error · 130 interrupted (Ctrl-C; practice
+stops with the score so far instead).
 """
 
 

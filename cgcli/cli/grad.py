@@ -19,6 +19,7 @@ from .common import (
     load,
     set_color,
     set_convention,
+    set_quiet,
     user_errors,
 )
 from .options import (
@@ -31,17 +32,24 @@ from .options import (
     Format,
     FormatOpt,
     JsonFlag,
+    QuietOpt,
     Strict,
     Tol,
     Wrt,
 )
+from .progress import count, phase, session, whole_writes
 
 app = typer.Typer()
 
 EPILOG = """\
 Exit codes: 0 success · 1 an --expect answer is wrong (grad) · 2 invalid input (parse error,
 unknown name, wrong arguments, missing or malformed --at value, shape mismatch, a bad batch
-row) · 3 a value or gradient is nan or inf (with --strict) · 70 internal error.
+row) · 3 a value or gradient is nan or inf (with --strict) · 70 internal error · 130
+interrupted (Ctrl-C; a --batch leaves the rows written so far, each a complete line).
+
+Progress: a --batch, or a huge expression that takes more than half a second, shows its
+progress on stderr when stderr is a terminal (never in a pipe or a file); --quiet turns it
+off, and the notes too.
 """
 
 Precision = Annotated[int, typer.Option(
@@ -87,7 +95,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
          at_file: AtFile = None, color: ColorOpt = None, batch: Batch = None,
          batch_format: BatchFormatOpt = None, skip_bad_rows: SkipBad = False,
          expect: Expect = None, expect_value: ExpectValue = None, tol: Tol = None,
-         convention: ConventionOpt = None) -> None:
+         convention: ConventionOpt = None, quiet: QuietOpt = False) -> None:
     """Forward and backward pass: every node's value and gradient d(output)/d(node).
 
     \b
@@ -104,6 +112,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
         format = Format.json
     set_color(color)
     set_convention(convention)
+    set_quiet(quiet)
     if expect or expect_value or tol is not None:
         from .exercises import run_checks
 
@@ -120,7 +129,7 @@ def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: Jso
           raw: RawValue = False, precision: Precision = 4, max_rows: MaxRows = None,
           max_depth: MaxDepth = None, strict: Strict = False, at_file: AtFile = None,
           color: ColorOpt = None, batch: Batch = None, batch_format: BatchFormatOpt = None,
-          skip_bad_rows: SkipBad = False) -> None:
+          skip_bad_rows: SkipBad = False, quiet: QuietOpt = False) -> None:
     """Forward pass only: every node's value (the output may be a vector or matrix).
 
     \b
@@ -133,6 +142,7 @@ def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: Jso
     if json:
         format = Format.json
     set_color(color)
+    set_quiet(quiet)
     _run(expr, at, None, format, grad=False, precision=precision, max_rows=max_rows,
          max_depth=max_depth, strict=strict, raw=raw, at_file=at_file, batch=batch,
          batch_format=batch_format, skip_bad_rows=skip_bad_rows)
@@ -145,7 +155,7 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
          batch_format: BatchFormat | None = None, skip_bad_rows: bool = False) -> None:
     """Shared body of ``grad`` and ``eval``: parse, evaluate, render; errors become exit 2."""
     as_json = fmt in (Format.json, Format.jsonl)
-    with user_errors(as_json and batch is None):
+    with user_errors(as_json and batch is None), session():
         if batch is not None:
             _run_batch(expr, at, at_file, wrt, fmt, grad, batch, batch_format, skip_bad_rows)
             return
@@ -154,22 +164,43 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
                                   "prints as table, tree or json")
         if raw and fmt is not Format.table:
             raise ValueInputError("--raw and --format are two output formats: choose one")
-        from ..engine import check_wrt, differentiate, evaluate
+        from ..engine import check_wrt
 
         graph, values = load(expr, at, at_file)
         if wrt:
             check_wrt(graph, wrt)
         if raw and grad:
             wrt = _one_gradient(graph, wrt)
-        ev = (differentiate if grad else evaluate)(graph, values)
+        ev = _passes(graph, values, grad)
         check_finite(ev, strict)
         if grad:
             kink_notes(graph, ev.values)
+        with phase("writing", output=True):
+            _write(ev, fmt, grad=grad, raw=raw, wrt=wrt, precision=precision,
+                   max_rows=max_rows, max_depth=max_depth)
+
+
+def _passes(graph: Any, values: dict[str, Any], grad: bool) -> Any:
+    """The forward pass, and the backward pass for ``grad``: each a phase of the progress
+    display (shown when it runs long)."""
+    from ..engine import Evaluation, backward, forward
+
+    with phase("forward"):
+        forward_values = forward(graph, values)
+    if not grad:
+        return Evaluation(graph, forward_values)
+    with phase("backward"):
+        return Evaluation(graph, forward_values, backward(graph, forward_values))
+
+
+def _write(ev: Any, fmt: Format, *, grad: bool, raw: bool, wrt: list[str] | None,
+           precision: int, max_rows: int | None, max_depth: int | None) -> None:
+    """Print one point's result as ``--raw``, ``--format`` and the rest say."""
     if raw:
         from ..engine import wrt_ids
         from ..numbers import raw_value
 
-        shown = ev.values[graph.output] if not grad else ev.grads[wrt_ids(graph, wrt)[0][1]]
+        shown = ev.values[ev.graph.output] if not grad else ev.grads[wrt_ids(ev.graph, wrt)[0][1]]
         sys.stdout.write(raw_value(shown) + "\n")
     elif fmt is Format.json:
         from ..render.json import write as write_json
@@ -215,11 +246,36 @@ def _run_batch(expr: str, at: list[str] | None, at_file: str | None, wrt: list[s
     except (OSError, ValueError) as exc:
         raise ValueInputError(f"--batch {batch!r}: {getattr(exc, 'strerror', None) or exc}"
                               ) from None
-    with stream:
+    size = _file_size(stream)  # a file's bytes give the bar; a pipe gets a counter only
+    with stream, count("batch", "rows", total=size, output=True) as rows, \
+            whole_writes(sys.stdout) as out:
         try:
-            run(graph, stream, sys.stdout, shared=shared,
+            run(graph, stream, out, shared=shared,
                 in_fmt=batch_format.value if batch_format else None,
                 out_fmt="csv" if fmt is Format.csv else "jsonl", gradients=grad, wrt=wrt,
-                report=note if skip_bad_rows else None)
+                report=note if skip_bad_rows else None,
+                progress=lambda n: rows.update(n, done=_file_position(stream) if size
+                                               else None))
         except UnicodeDecodeError:
             raise ValueInputError(f"--batch {batch}: the input is not UTF-8 text") from None
+
+
+def _file_size(stream: Any) -> int | None:
+    """The size of the regular file ``stream`` reads (None for a pipe or a terminal)."""
+    import os
+    import stat
+
+    try:
+        st = os.fstat(stream.fileno())
+        stream.buffer.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) and st.st_size > 0 else None
+
+
+def _file_position(stream: Any) -> int | None:
+    """How far into its file ``stream`` has read, in bytes."""
+    try:
+        return stream.buffer.tell()
+    except (AttributeError, OSError, ValueError):
+        return None

@@ -47,6 +47,9 @@ ConventionOpt = Annotated[Convention | None, typer.Option(
     "--convention", case_sensitive=False, show_default=False,
     help="Gradients at kinks as PyTorch (the default) or JAX gives them: they differ for abs "
          "and leaky_relu at 0, pow at 0 and norm at 0; a note names each such kink met.")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet",
+    help="No progress display and no notes on stderr (errors still show).")]
 Expr = Annotated[str, typer.Argument(
     metavar="EXPR", show_default=False,
     help='The expression, e.g. "1/(1+exp(-x))" or "q = x + y; f = q * z"; '

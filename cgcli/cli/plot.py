@@ -26,12 +26,14 @@ from .common import (
     user_errors,
 )
 from .options import At, AtFile, ColorOpt, ConventionOpt, Expr, JsonFlag, Strict
+from .progress import track
 
 app = typer.Typer()
 
 EPILOG = """\
 Exit codes: 0 success · 2 invalid input · 3 a value or gradient is nan or inf (with
---strict) · 4 Matplotlib is missing (figures: pip install "cgcli[plot]") · 70 internal error.
+--strict) · 4 Matplotlib is missing (figures: pip install "cgcli[plot]") · 70 internal error
+· 130 interrupted (Ctrl-C).
 """
 
 
@@ -231,7 +233,8 @@ def descend(
     done: list = []
     first = last = None
     with user_errors(fmt is DescendFormat.json):
-        for step in iterator:
+        for step in track(iterator, "descent", "steps", total=steps + 1,
+                          output=fmt is DescendFormat.jsonl):
             if first is None:
                 first = step
             last = step

@@ -39,7 +39,7 @@ app = typer.Typer()
 EPILOG = """\
 Exit codes: 0 success · 1 a derivative differs from central differences (check) ·
 2 invalid input · 4 Graphviz's dot is missing or failed (graph --format svg|png) ·
-70 internal error.
+70 internal error · 130 interrupted (Ctrl-C).
 """
 
 
@@ -214,12 +214,17 @@ def jacobian(
     fmt = ReportFormat.json if json_flag else format
     set_convention(convention)
     with user_errors(fmt is ReportFormat.json):
+        import numpy as np
+
         from ..engine import Evaluation, forward
         from ..jacobian import jacobian as run_jacobian
+        from .progress import count
 
         g, values = load(expr, at)
         ev = Evaluation(g, forward(g, values))
-        jacobians = run_jacobian(g, ev.values, wrt)
+        rows = int(np.size(ev.values[g.output]))  # one backward pass per output element
+        with count("jacobian", "rows", total=rows) as done:
+            jacobians = run_jacobian(g, ev.values, wrt, progress=done.update)
         kink_notes(g, ev.values)
     from ..render import jacobian as out
 
