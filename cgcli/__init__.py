@@ -15,6 +15,11 @@ forward and backward passes, both returning an :class:`Evaluation` with every no
 (and gradient). Values may be numbers, nested lists, NumPy arrays or constant expressions
 such as ``"pi/4"``. Input errors raise :class:`CgcliError`.
 
+In notebooks, ``grad``, ``explain`` and ``graph`` return results that display themselves
+(the table, the chain-rule steps, the picture) and hold their numbers as data; ``batch``
+evaluates at every row of a DataFrame, an Arrow table or a dict of arrays; ``%load_ext
+cgcli`` adds the ``%cgcli`` magic.
+
 The names are imported on first use (PEP 562), so ``import cgcli`` and the command line's
 start-up do not pay for NumPy until a computation needs it.
 """

@@ -1,10 +1,14 @@
 """The README's Dask recipe: ``ddf.map_partitions(lambda part: cgcli.batch(expr, part))`` on
-a multi-partition frame read from Parquet gives, with the threads, processes and distributed
-schedulers, what one ``cgcli.batch`` on the whole frame gives."""
+a multi-partition frame read from Parquet gives, with the threads and processes schedulers
+and on a distributed ``LocalCluster`` (the README's script itself, run as written), what one
+``cgcli.batch`` on the whole frame gives."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import dask
@@ -12,11 +16,11 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from dask.distributed import Client, LocalCluster
 
 import cgcli
 
-EXPR = "s = sigmoid(w0*x0 + w1*x1 + w2); L = (s - y)^2"
+README = Path(__file__).resolve().parent.parent / "README.md"
+EXPR = "s = sigmoid(w0*x0 + w1*x1 + w2); L = -(y*log(s) + (1 - y)*log(1 - s))"
 WEIGHTS = {"w0": 0.5, "w1": -1.5, "w2": 0.1}
 ROWS, PARTITIONS = 2_000, 4
 # dask's Parquet reader still calls pandas with inplace=, which pandas 3.1 deprecates
@@ -38,15 +42,6 @@ def parquet(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return path
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    """One local cluster for the module (starting one costs seconds): two worker processes,
-    so partitions and results cross process boundaries."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
-        yield c
-
-
 def recipe(path: Path) -> dd.DataFrame:
     """The README's recipe, as written there."""
     ddf = dd.read_parquet(path)
@@ -60,15 +55,38 @@ def test_the_recipe_infers_its_columns_without_meta(parquet: Path) -> None:
     assert (out.dtypes == np.float64).all()
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
 def test_every_scheduler_gives_what_one_machine_gives(scheduler: str, parquet: Path,
-                                                       frame: pd.DataFrame,
-                                                       request: pytest.FixtureRequest) -> None:
+                                                       frame: pd.DataFrame) -> None:
     expected = cgcli.batch(EXPR, frame, **WEIGHTS)
-    if scheduler == "distributed":
-        c = request.getfixturevalue("client")
-        got = c.compute(recipe(parquet)).result()
-    else:
-        with dask.config.set(scheduler=scheduler):
-            got = recipe(parquet).compute()
+    with dask.config.set(scheduler=scheduler):
+        got = recipe(parquet).compute()
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def readme_script() -> str:
+    """The Python block of the README's section "Beyond one machine: Dask"."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Beyond one machine: Dask"):]
+    return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+
+
+def test_the_readme_script_on_a_local_cluster_gives_what_one_machine_gives(
+        parquet: Path, frame: pd.DataFrame, tmp_path: Path) -> None:
+    """The script as the README prints it, in a process of its own (its workers import it),
+    on the Parquet files of the test: its rows and its means are one machine's."""
+    script = readme_script()
+    constants = {t.id: ast.literal_eval(n.value) for n in ast.parse(script).body
+                 if isinstance(n, ast.Assign) for t in n.targets}
+    assert (constants["LOSS"], constants["WEIGHTS"]) == (EXPR, WEIGHTS)  # the tests' recipe
+    (tmp_path / "gradients.py").write_text(script)
+    (tmp_path / "points").symlink_to(parquet, target_is_directory=True)
+    proc = subprocess.run([sys.executable, "gradients.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    expected = cgcli.batch(EXPR, frame, **WEIGHTS)
+    got = dd.read_parquet(tmp_path / "gradients").compute()
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    means = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+    assert list(means) == ["value", "d_w0", "d_w1", "d_w2"]
+    np.testing.assert_allclose(list(means.values()), expected[list(means)].mean(), rtol=1e-12)

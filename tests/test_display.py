@@ -270,3 +270,13 @@ def test_import_cgcli_and_its_results_import_no_ipython_or_frames() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_readme_comments_are_real() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    r = cgcli.grad("sum((W@x)^2)", W=[[0.1, 0.5], [-0.3, 0.8]], x=[0.2, 0.4])
+    for shown in (repr(r.value), repr(r.gradients["x"]), "Node(id=2, op='matmul', label='W@x', "
+                  "inputs=(0, 1),", "value=array([0.22, 0.26]), grad=array([0.44, 0.52]))"):
+        assert shown in text, shown
+    assert repr(r.nodes[2]) == ("Node(id=2, op='matmul', label='W@x', inputs=(0, 1), "
+                                "value=array([0.22, 0.26]), grad=array([0.44, 0.52]))")

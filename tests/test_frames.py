@@ -183,3 +183,18 @@ def test_a_dict_imports_neither_pandas_nor_pyarrow() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_readme_example_is_real() -> None:
+    """The ``>>>`` example of the README's section "Tables in, tables out", run by doctest."""
+    import doctest
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("### Tables in, tables out")
+    block = text[text.index("```python\n>>>", start) + 10:]
+    block = block[:block.index("```")]
+    test = doctest.DocTestParser().get_doctest(block, {"cgcli": cgcli}, "README", None, 0)
+    assert len(test.examples) == 3
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0

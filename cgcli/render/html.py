@@ -29,7 +29,7 @@ CSS = {
 #: Nodes shown by default: a notebook cell holding a table of a million rows freezes the
 #: browser; ``max_rows=None`` shows every node.
 MAX_ROWS = 500
-_MONO = "font-family:var(--jp-code-font-family,monospace)"
+_MONO = "font-family:var(--jp-code-font-family,monospace)"  # JupyterLab's code font
 
 
 def style(name: str) -> str:
@@ -60,7 +60,8 @@ def table(ev: Evaluation, *, precision: int = 4, wrt: Sequence[str] | None = Non
     parts = [f'<div class="cgcli-grad" style="{_MONO}">',
              f'<div style="font-weight:bold">{html.escape(" ".join(graph.source.split()))}'
              "</div>",
-             '<table style="border-collapse:collapse;white-space:pre;margin:0.3em 0">',
+             '<table style="border-collapse:separate;border-spacing:0.9em 0.1em;white-space:pre;'
+             'margin:0.2em -0.9em">',  # spacing between columns, the text flush left
              "<thead><tr>" + "".join(
                  f'<th style="{align[r]}">{html.escape(h)}</th>'
                  for h, r in zip(header, right, strict=False)) + "</tr></thead>", "<tbody>"]
