@@ -74,6 +74,8 @@ def test_the_html_escapes_what_the_user_typed_and_folds_huge_graphs() -> None:
     html = big._repr_html_()
     assert html.count("<tr>") == 1 + 50
     assert "749 more nodes not shown (max_rows=799 shows all)" in html
+    title = re.search(r'font-weight:bold">([^<]*)</div>', html).group(1)
+    assert len(title) == 200 and title.endswith("…")  # as the terminal's table cuts it
 
 
 def test_grad_needs_a_scalar_output_and_reports_input_errors() -> None:
@@ -252,6 +254,9 @@ def test_the_magic_in_an_ipython_shell(tmp_path, monkeypatch, capsys) -> None:
         assert r.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}
         r = shell.run_cell_magic("cgcli", "grad --at x=1", "M = -x; Q = exp(M)\nL = 1/(Q + 1)")
         assert round(r.gradients["x"], 4) == 0.1966
+        shell.user_ns["point"] = "x=3"  # IPython puts Python values into the line
+        shell.run_cell("r = %cgcli grad x^2 --at {point}")
+        assert shell.user_ns["r"].gradients == {"x": 6.0}
         capsys.readouterr()
         result = shell.run_cell('%cgcli grad "1 + (2 * x" --at x=1')
         shown = capsys.readouterr()

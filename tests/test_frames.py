@@ -198,3 +198,15 @@ def test_the_readme_example_is_real() -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_result_columns_share_memory_with_nothing() -> None:
+    """Adding to one column changes no other column and no input (an engine may hand the
+    same gradient array to both inputs of an add, and the output of "x" is x itself)."""
+    x = np.array([1.0, 2.0])
+    got = cgcli.batch("x + y", {"x": x, "y": [3.0, 4.0]})
+    got["d_x"] += 1
+    assert got["d_y"].tolist() == [1.0, 1.0]
+    same = cgcli.batch("x", {"x": x})
+    same["value"][0] = 99
+    assert x.tolist() == [1.0, 2.0]

@@ -57,9 +57,10 @@ def table(ev: Evaluation, *, precision: int = 4, wrt: Sequence[str] | None = Non
     header = ["id", "op", "node", "value"] + ([f"∂{out}/∂node"] if grads is not None else [])
     right = [True, False, False, True, True]
     align = {True: "text-align:right", False: "text-align:left"}  # white-space is inherited
+    title = " ".join(graph.source[:400].split())  # as the terminal's: at most 200 characters
+    title = title if len(title) <= 200 else title[:199] + "…"
     parts = [f'<div class="cgcli-grad" style="{_MONO}">',
-             f'<div style="font-weight:bold">{html.escape(" ".join(graph.source.split()))}'
-             "</div>",
+             f'<div style="font-weight:bold">{html.escape(title)}</div>',
              '<table style="border-collapse:separate;border-spacing:0.9em 0.1em;white-space:pre;'
              'margin:0.2em -0.9em">',  # spacing between columns, the text flush left
              "<thead><tr>" + "".join(
