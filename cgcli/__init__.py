@@ -15,6 +15,11 @@ forward and backward passes, both returning an :class:`Evaluation` with every no
 (and gradient). Values may be numbers, nested lists, NumPy arrays or constant expressions
 such as ``"pi/4"``. Input errors raise :class:`CgcliError`.
 
+In notebooks, ``grad``, ``explain`` and ``graph`` return results that display themselves
+(the table, the chain-rule steps, the picture) and hold their numbers as data; ``batch``
+evaluates at every row of a DataFrame, an Arrow table or a dict of arrays; ``%load_ext
+cgcli`` adds the ``%cgcli`` magic.
+
 The names are imported on first use (PEP 562), so ``import cgcli`` and the command line's
 start-up do not pay for NumPy until a computation needs it.
 """
@@ -30,7 +35,9 @@ if TYPE_CHECKING:
     from .api import evaluate, gradients
     from .engine import Evaluation, backward, forward, unbroadcast
     from .errors import CgcliError
+    from .frames import batch
     from .graphs import Graph, Node
+    from .notebook.display import explain, grad, graph
     from .parser import parse, parse_value
 
 #: Public name -> the module that defines it.
@@ -38,10 +45,13 @@ _EXPORTS = {
     "CgcliError": "errors", "Evaluation": "engine", "Graph": "graphs", "Node": "graphs",
     "backward": "engine", "evaluate": "api", "forward": "engine", "gradients": "api",
     "parse": "parser", "parse_value": "parser", "unbroadcast": "engine",
+    # Results that display themselves in Jupyter, and tables in, tables out (issue 14).
+    "grad": "notebook.display", "explain": "notebook.display", "graph": "notebook.display",
+    "batch": "frames",
 }
 __all__ = [
-    "CgcliError", "Evaluation", "Graph", "Node", "__version__", "backward", "evaluate", "forward",
-    "gradients", "parse", "parse_value", "unbroadcast",
+    "CgcliError", "Evaluation", "Graph", "Node", "__version__", "backward", "batch", "evaluate",
+    "explain", "forward", "grad", "gradients", "graph", "parse", "parse_value", "unbroadcast",
 ]
 
 
@@ -56,3 +66,11 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext cgcli``: the ``%cgcli`` and ``%%cgcli`` magics (IPython is imported only
+    here, when the extension loads)."""
+    from .notebook.magic import load_ipython_extension as load
+
+    load(ipython)

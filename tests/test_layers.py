@@ -39,7 +39,7 @@ def test_every_library_module_is_in_the_library_layer() -> None:
     assert {f"cgcli.{m}" for m in found - {"_parser_tables"}} == set(screenless)
     subpackages = {p.name for p in (ROOT / "cgcli").iterdir()
                    if p.is_dir() and (p / "__init__.py").exists()}
-    assert subpackages == {"cli", "render"}
+    assert subpackages == {"cli", "render", "notebook"}
 
 
 def test_a_core_command_imports_no_numpy_rich_or_other_command_modules() -> None:

@@ -124,6 +124,19 @@ def latex(ex: Explanation) -> str:
     return "\n".join(lines) + "\n"
 
 
+def display_math(ex: Explanation) -> str:
+    """The ``aligned`` block (``ex`` in LaTeX notation) as display math for notebooks:
+    ``$$ ... $$`` without the ``%`` comment lines."""
+    lines = [ln for ln in latex(ex).splitlines() if not ln.startswith("%")]
+    return "$$\n" + "\n".join(lines) + "\n$$"
+
+
+def markdown_math(ex: Explanation) -> str:
+    """Markdown for notebooks: the header in words over the typeset steps."""
+    head = re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", _header(ex))
+    return f"{head}\n\n{display_math(ex)}\n"
+
+
 def document(ex: Explanation) -> dict:
     """The steps as data: ``{"expression", "inputs", "output", "value", "steps", "unused"}``."""
     steps = []

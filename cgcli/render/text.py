@@ -84,7 +84,9 @@ def rich_console(choice: str = "auto") -> Any:
     :func:`color_settings`)."""
     from rich.console import Console
 
-    return Console(highlight=False, **color_settings(choice))
+    # force_jupyter=False: in a notebook kernel (the %cgcli magic) the text still goes to
+    # standard output, where the caller captured it, not to IPython's display.
+    return Console(highlight=False, force_jupyter=False, **color_settings(choice))
 
 
 def line_console(choice: str = "auto") -> Any:

@@ -1,0 +1,357 @@
+"""Results that show themselves: ``cgcli.grad``, ``cgcli.explain`` and ``cgcli.graph``.
+
+Each function computes with the library and returns an object holding the result as data
+(``.value``, ``.gradients``, ``.to_dict()``, ...) that Jupyter displays through IPython's
+``_repr_*_`` protocol, with the command line's renderers:
+
+=====================  ===================================  ==============================
+function               shows                                data
+=====================  ===================================  ==============================
+``grad``               the node table, values green and     ``.value``, ``.gradients``,
+                       gradients red (HTML; plain text)      ``.nodes``, ``.to_dict()``
+``explain``            the chain-rule steps as the notes'    ``.steps``, ``.to_latex()``,
+                       ``aligned`` block (LaTeX, Markdown)   ``.to_markdown()``, ``.to_dict()``
+``graph``              the annotated graph (SVG, Graphviz)   ``.to_dot()``, ``.to_svg()``, ...
+=====================  ===================================  ==============================
+
+Nothing here imports IPython: the objects are plain Python, and show themselves as text in
+a terminal or a script (``print(cgcli.grad(...))``).
+
+A new result (``cgcli.diff``, ``cgcli.plot``) is one more subclass of :class:`Display` here
+with its function below, and one line in ``_EXPORTS`` of ``cgcli/__init__.py``; the IPython
+magic (:mod:`cgcli.notebook.magic`) maps its command to it in ``RESULTS``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..engine import Evaluation, backward, check_wrt, forward, wrt_ids
+from ..errors import ValueInputError
+from ..graphs import Graph
+from ..parser import parse, parse_value
+from ..render.html import MAX_ROWS
+
+
+def _prepare(expr: str | Graph, at: Mapping[str, Any] | None,
+             values: dict[str, Any]) -> tuple[Graph, dict[str, Any]]:
+    """The graph and the variables' values, as :func:`cgcli.gradients` reads them."""
+    graph = parse(expr) if isinstance(expr, str) else expr
+    merged = {**(at or {}), **values}
+    return graph, {k: parse_value(v, k) if isinstance(v, str) else v for k, v in merged.items()}
+
+
+def _number(v: Any) -> Any:
+    """A scalar as a Python float, an array as a float64 NumPy array."""
+    a = np.asarray(v, dtype=np.float64)
+    return float(a) if a.ndim == 0 else a
+
+
+def _plain(draw: Any) -> str:
+    """What a line renderer prints to a pipe (no colour), as a string."""
+    from ..render.text import PlainConsole
+
+    out = io.StringIO()
+    draw(PlainConsole(out))
+    return out.getvalue()
+
+
+class Display:
+    """A result that shows itself: plain text everywhere, richer formats in Jupyter."""
+
+    def _text(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self._text().rstrip("\n")
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(f"{type(self).__name__}(...)" if cycle else repr(self))
+
+
+class Node(NamedTuple):
+    """One row of the table: a node's value and d(output)/d(node) (None for a constant)."""
+
+    id: int
+    op: str
+    label: str
+    inputs: tuple[int, ...]
+    value: Any
+    grad: Any
+
+
+class GradResult(Display):
+    """Every node's value and gradient: :func:`grad` (``eval`` in the magic: values only)."""
+
+    def __init__(self, evaluation: Evaluation, *, wrt: Sequence[str] | None = None,
+                 precision: int = 4, max_rows: int | None = MAX_ROWS) -> None:
+        self.evaluation = evaluation
+        self.wrt = list(wrt) if wrt else None
+        self.precision = precision
+        self.max_rows = max_rows
+
+    @property
+    def graph(self) -> Graph:
+        return self.evaluation.graph
+
+    @property
+    def value(self) -> Any:
+        """The output: a float, or a NumPy array."""
+        return _number(self.evaluation.value)
+
+    @property
+    def gradients(self) -> dict[str, Any]:
+        """d(output)/d(name) for each variable (or each ``wrt`` name): floats or arrays."""
+        grads = self.evaluation.grads
+        if grads is None:
+            raise ValueError("values only: no backward pass was run (use cgcli.grad)")
+        return {name: _number(grads[i]) for name, i in wrt_ids(self.graph, self.wrt)}
+
+    @property
+    def nodes(self) -> list[Node]:
+        """Every node in evaluation order, as the table shows it."""
+        ev, graph = self.evaluation, self.graph
+        grads = ev.grads
+        return [Node(n.id, n.op.name, graph.label(n.id), tuple(n.inputs),
+                     _number(ev.values[n.id]),
+                     None if grads is None or grads[n.id] is None else _number(grads[n.id]))
+                for n in graph.nodes]
+
+    def to_dict(self) -> dict:
+        """The document ``cgcli grad --json`` prints (nan and inf as strings)."""
+        from ..render.json import document
+
+        return document(self.evaluation, self.wrt, gradients=self.evaluation.grads is not None)
+
+    def to_json(self) -> str:
+        """The text ``cgcli grad --json`` prints."""
+        from ..render.json import render
+
+        return render(self.evaluation, self.wrt, gradients=self.evaluation.grads is not None)
+
+    def _repr_html_(self) -> str:
+        from ..render.html import table
+
+        return table(self.evaluation, precision=self.precision, wrt=self.wrt,
+                     max_rows=self.max_rows)
+
+    def _text(self) -> str:
+        from ..render.table import render
+
+        return _plain(lambda c: render(self.evaluation, c, precision=self.precision,
+                                       wrt=self.wrt, max_rows=self.max_rows))
+
+
+class ExplainResult(Display):
+    """The backward pass as chain-rule steps, one per node: :func:`explain`."""
+
+    def __init__(self, evaluation: Evaluation, *, precision: int = 3) -> None:
+        self.evaluation = evaluation
+        self.precision = precision
+
+    def explanation(self, notation: str = "unicode") -> Any:
+        """The library's :class:`~cgcli.explanation.Explanation` in ``unicode``, ``ascii``
+        or ``latex`` notation."""
+        cache = self.__dict__.setdefault("_explanations", {})
+        if notation not in cache:
+            from ..explanation import explain as run
+
+            cache[notation] = run(self.evaluation, notation, self.precision)
+        return cache[notation]
+
+    @property
+    def steps(self) -> tuple:
+        """One :class:`~cgcli.explanation.Step` per node, output first (``.text()``)."""
+        return self.explanation().steps
+
+    def to_text(self) -> str:
+        """What ``cgcli explain`` prints."""
+        from ..render.explain import text
+
+        return _plain(lambda c: text(self.explanation(), c))
+
+    def to_markdown(self) -> str:
+        """What ``cgcli explain --format markdown`` prints: a numbered list of steps."""
+        from ..render.explain import markdown
+
+        return markdown(self.explanation())
+
+    def to_latex(self) -> str:
+        """What ``cgcli explain --format latex`` prints: an ``aligned`` block."""
+        from ..render.explain import latex
+
+        return latex(self.explanation("latex"))
+
+    def to_dict(self) -> dict:
+        """The document ``cgcli explain --json`` prints."""
+        from ..render.explain import document
+
+        return document(self.explanation())
+
+    def _repr_latex_(self) -> str:
+        from ..render.explain import display_math
+
+        return display_math(self.explanation("latex"))
+
+    def _repr_markdown_(self) -> str:
+        """The header in words over the same typeset steps (Jupyter ranks Markdown above
+        LaTeX, and typesets its math with the same MathJax)."""
+        from ..render.explain import markdown_math
+
+        return markdown_math(self.explanation("latex"))
+
+    def _text(self) -> str:
+        return self.to_text()
+
+
+#: Picture formats by file suffix, as ``cgcli graph -o FILE`` picks them.
+SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid",
+            ".svg": "svg", ".png": "png"}
+
+
+class GraphResult(Display):
+    """The annotated graph: :func:`graph`. SVG through Graphviz's ``dot``; without it, a
+    message saying how to install it (``to_dot()`` and ``to_mermaid()`` need nothing)."""
+
+    def __init__(self, graph: Graph, values: list | None = None, grads: list | None = None,
+                 *, precision: int = 3) -> None:
+        self.graph, self.values, self.grads, self.precision = graph, values, grads, precision
+
+    @cached_property
+    def picture(self) -> Any:
+        """The :class:`~cgcli.render.picture.Picture` that DOT and Mermaid are drawn from."""
+        from ..render.picture import picture
+
+        return picture(self.graph, self.values, self.grads, self.precision)
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text, as ``cgcli graph`` prints it."""
+        from ..render.dot import to_dot
+
+        return to_dot(self.picture)
+
+    def to_mermaid(self) -> str:
+        """A Mermaid flowchart, as ``cgcli graph --format mermaid`` prints it."""
+        from ..render.mermaid import to_mermaid
+
+        return to_mermaid(self.picture)
+
+    def to_svg(self) -> str:
+        """SVG drawn by Graphviz's ``dot``; raises a CgcliError (exit code 4 on the command
+        line) when ``dot`` is missing or fails."""
+        return self._image("svg").decode("utf-8")
+
+    def to_png(self) -> bytes:
+        """PNG bytes drawn by Graphviz's ``dot`` (see :meth:`to_svg`)."""
+        return self._image("png")
+
+    def _image(self, fmt: str) -> bytes:
+        cache = self.__dict__.setdefault("_images", {})
+        if fmt not in cache:
+            from ..render.dot import render_image
+
+            cache[fmt] = render_image(self.to_dot(), fmt)
+        return cache[fmt]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture to ``path`` in the format of its suffix (.svg, .png, .dot, .gv,
+        .mmd), as ``cgcli graph -o FILE`` does."""
+        path = Path(path)
+        fmt = SUFFIXES.get(path.suffix.lower())
+        if fmt is None:
+            raise ValueInputError(f"cannot tell the format of {path.name!r}: use a suffix of "
+                                  f"{', '.join(SUFFIXES)}")
+        data = {"dot": self.to_dot, "mermaid": self.to_mermaid, "svg": self.to_svg,
+                "png": self.to_png}[fmt]()
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        return path
+
+    def _svg_or_problem(self) -> tuple[str | None, str | None]:
+        from ..errors import CgcliError
+
+        try:
+            return self.to_svg(), None
+        except CgcliError as exc:
+            return None, exc.message
+
+    def _repr_svg_(self) -> str | None:
+        return self._svg_or_problem()[0]
+
+    def _repr_markdown_(self) -> str | None:
+        """Only when there is no picture: why, and what to do."""
+        problem = self._svg_or_problem()[1]
+        if problem is None:
+            return None
+        return (f"**No picture**: {problem.replace('--format svg needs', 'SVG needs')}.\n\n"
+                "`.to_dot()` and `.to_mermaid()` give the graph as text without Graphviz.")
+
+    def _text(self) -> str:
+        import shutil
+
+        from ..render.dot import INSTALL_HINT
+
+        what = ("structure only" if self.values is None else
+                "values and gradients" if self.grads is not None else "values only")
+        head = (f"<cgcli graph of {' '.join(self.graph.source.split())[:80]!r}: "
+                f"{len(self.graph)} nodes, {what}; .to_svg(), .to_dot(), .to_mermaid(), "
+                ".save(path)>")
+        if shutil.which("dot") is None:
+            head += f"\nno picture: Graphviz's dot is not on PATH: {INSTALL_HINT}"
+        return head
+
+
+# --- the functions -------------------------------------------------------------------------
+
+def grad(expr: str | Graph, at: Mapping[str, Any] | None = None, *,
+         wrt: Sequence[str] | None = None, precision: int = 4,
+         max_rows: int | None = MAX_ROWS, **values: Any) -> GradResult:
+    """Forward and backward pass, shown as the table of ``cgcli grad``.
+
+    ``cgcli.grad("(x+y)*z", x=-2, y=5, z=-4)``; ``at=`` takes a mapping (for names such as
+    ``at``, ``wrt`` or ``precision``, which are options here). Values may be numbers, nested
+    lists, NumPy arrays or constant expressions (``"pi/4"``). ``wrt`` limits the gradients
+    reported; ``precision`` is the table's significant digits; ``max_rows`` the nodes shown
+    (None: all). Input errors raise :class:`cgcli.CgcliError`.
+    """
+    graph, inputs = _prepare(expr, at, values)
+    if wrt:
+        check_wrt(graph, wrt)
+    vals = forward(graph, inputs)
+    return GradResult(Evaluation(graph, vals, backward(graph, vals)), wrt=wrt,
+                      precision=precision, max_rows=max_rows)
+
+
+def explain(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: int = 3,
+            **values: Any) -> ExplainResult:
+    """The backward pass as chain-rule steps, shown as the notes' ``aligned`` block.
+
+    ``cgcli.explain("M = -x; Q = exp(M); P = Q + 1; L = 1/P", x=1, precision=2)``. The
+    output must be a scalar. Numbers put into a formula carry one digit more than
+    ``precision``.
+    """
+    from ..explanation import require_scalar
+
+    graph, inputs = _prepare(expr, at, values)
+    vals = forward(graph, inputs)
+    require_scalar(Evaluation(graph, vals))
+    return ExplainResult(Evaluation(graph, vals, backward(graph, vals)), precision=precision)
+
+
+def graph(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: int = 3,
+          **values: Any) -> GraphResult:
+    """The graph as the lecture draws it, shown as SVG: values (green) and gradients (red)
+    on the edges. Without values (and with variables), the structure only; with a vector
+    output, values only."""
+    g, inputs = _prepare(expr, at, values)
+    vals = grads = None
+    if inputs or not g.variables:
+        vals = forward(g, inputs)
+        if np.ndim(vals[g.output]) == 0:
+            grads = backward(g, vals)
+    return GraphResult(g, vals, grads, precision=precision)

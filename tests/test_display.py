@@ -1,0 +1,287 @@
+"""Results that display themselves (``cgcli.grad``, ``explain``, ``graph``) and the
+``%cgcli`` magic: the same numbers and the same text as the command line."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cgcli
+from cgcli.notebook.magic import CommandError, CommandOutput, run, split
+from cgcli.render.dot import GRAD_COLOR, VALUE_COLOR
+
+SIGMOID = "M = -x; Q = exp(M); P = Q + 1; L = 1/P"
+
+
+# --- cgcli.grad ---------------------------------------------------------------------------
+
+def test_grad_gives_the_lectures_numbers_as_data() -> None:
+    r = cgcli.grad(SIGMOID, x=1)
+    assert isinstance(r.value, float)
+    assert r.value == pytest.approx(1 / (1 + np.exp(-1)))
+    assert list(r.gradients) == ["x"] and isinstance(r.gradients["x"], float)
+    grads = {n.label: round(n.grad, 2) for n in r.nodes if n.grad is not None}
+    assert grads == {"x": 0.2, "M": -0.2, "Q": -0.53, "P": -0.53, "L": 1.0}
+    assert [n.op for n in r.nodes] == ["var", "neg", "exp", "const", "add", "const", "div"]
+    assert r.nodes[3].grad is None  # a constant has no gradient
+    assert r.nodes[4].inputs == (2, 3)
+
+
+def test_to_dict_is_the_json_document_of_the_cli(cli) -> None:
+    args = ("sum((W@x)^2) + log(y)", "--at", "W=[[0.1,0.5],[-0.3,0.8]]", "--at", "x=[0.2,0.4]",
+            "--at", "y=0")
+    r = cgcli.grad(args[0], W=[[0.1, 0.5], [-0.3, 0.8]], x="[0.2, 0.4]", y=0)
+    code, out, _ = cli("grad", *args, "--json")
+    assert code == 0
+    assert r.to_dict() == json.loads(out)  # "-inf" as a string, as the CLI writes it
+    assert r.to_json() + "\n" == out
+    assert isinstance(r.gradients["W"], np.ndarray) and r.gradients["W"].shape == (2, 2)
+    np.testing.assert_allclose(r.gradients["W"], [[0.088, 0.176], [0.104, 0.208]])
+
+
+def test_the_plain_text_is_the_clis_table(cli) -> None:
+    r = cgcli.grad("q = x + y; f = q * z", at={"x": -2, "y": 5}, z=-4, precision=2,
+                   wrt=["q", "z"])
+    code, out, _ = cli("grad", "q = x + y; f = q * z", "--at", "x=-2", "--at", "y=5", "--at",
+                       "z=-4", "--precision", "2", "--wrt", "q", "--wrt", "z")
+    assert code == 0
+    assert repr(r) + "\n" == out
+    assert list(r.gradients) == ["q", "z"]
+
+
+def test_the_html_table_colours_values_green_and_gradients_red() -> None:
+    html = cgcli.grad(SIGMOID, x=1, precision=2)._repr_html_()
+    red = re.findall(rf'<span style="color:{GRAD_COLOR}">([^<]*)</span>', html)
+    green = re.findall(rf'<span style="color:{VALUE_COLOR}">([^<]*)</span>', html)
+    assert red == ["0.20", "-0.20", "-0.53", "-0.53", "1", "0.20"]  # nodes, then ∂L/∂x
+    assert green == ["1", "-1", "0.37", "1", "1.4", "1", "0.73"]
+    assert html.count("<tr>") == 1 + 7
+    assert "∂L/∂node" in html and "∂L/∂x = " in html
+
+
+def test_the_html_escapes_what_the_user_typed_and_folds_huge_graphs() -> None:
+    html = cgcli.grad("x*2 # <script>alert(1)</script>", x=1)._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    big = cgcli.grad(" + ".join(f"x{i}" for i in range(400)), at={f"x{i}": i for i in range(400)},
+                     max_rows=50)
+    html = big._repr_html_()
+    assert html.count("<tr>") == 1 + 50
+    assert "749 more nodes not shown (max_rows=799 shows all)" in html
+    title = re.search(r'font-weight:bold">([^<]*)</div>', html).group(1)
+    assert len(title) == 200 and title.endswith("…")  # as the terminal's table cuts it
+
+
+def test_grad_needs_a_scalar_output_and_reports_input_errors() -> None:
+    with pytest.raises(cgcli.CgcliError, match="scalar"):
+        cgcli.grad("W @ x", W=[[1, 2], [3, 4]], x=[1, 1])
+    with pytest.raises(cgcli.CgcliError, match="no variable or binding 'q'"):
+        cgcli.grad("x*y", x=1, y=2, wrt=["q"])
+
+
+def test_the_old_names_keep_working() -> None:
+    assert float(cgcli.gradients("x*y", x=2, y=3).gradients["x"]) == 3.0
+    assert float(cgcli.evaluate("x*y", x=2, y=3).value) == 6.0
+    assert len(cgcli.parse("q = x + y; f = q * z")) == 5
+
+
+# --- cgcli.explain ------------------------------------------------------------------------
+
+def test_explain_shows_the_notes_aligned_block_and_the_clis_text(cli) -> None:
+    ex = cgcli.explain(SIGMOID, x=1, precision=2)
+    latex = ex._repr_latex_()
+    assert latex.startswith("$$\n\\begin{aligned}") and latex.endswith("\\end{aligned}\n$$")
+    assert "%" not in latex
+    results = [line.split(r" \quad")[0].rstrip(" \\").rpartition("= ")[2]
+               for line in latex.splitlines() if "&=" in line]
+    assert results == ["1", "-0.53", "-0.53", "-0.20", "0.20"]  # ∂L/∂ L, P, Q, M, x
+    markdown = ex._repr_markdown_()
+    assert markdown.startswith("Backward pass of L = 0.73 at x = 1, one chain-rule step per")
+    assert latex in markdown
+    for fmt, got in (("latex", ex.to_latex()), ("markdown", ex.to_markdown()),
+                     ("text", repr(ex) + "\n")):
+        code, out, _ = cli("explain", SIGMOID, "--at", "x=1", "--precision", "2", "--format",
+                           fmt)
+        assert (code, got) == (0, out)
+    code, out, _ = cli("explain", SIGMOID, "--at", "x=1", "--json")
+    assert ex.to_dict()["steps"][1]["gradient"] == json.loads(out)["steps"][1]["gradient"]
+    assert ex.steps[1].text() == "∂L/∂P = ∂L/∂L · ∂L/∂P = 1 · (-1/P²) = 1 · (-1/1.37²) = -0.53"
+
+
+def test_explain_escapes_markdown_in_its_header() -> None:
+    markdown = cgcli.explain("w_0 * x_1", w_0=2, x_1=3)._repr_markdown_()
+    assert markdown.startswith(r"Backward pass of f = 6 at w\_0 = 2, x\_1 = 3")
+
+
+def test_explain_needs_a_scalar_output() -> None:
+    with pytest.raises(cgcli.CgcliError, match="explain needs a scalar output"):
+        cgcli.explain("x * 2", x=[1, 2])
+
+
+# --- cgcli.graph --------------------------------------------------------------------------
+
+def test_graph_draws_svg_with_the_numbers_of_the_cli(cli) -> None:
+    g = cgcli.graph(SIGMOID, x=1, precision=2)
+    code, out, _ = cli("graph", SIGMOID, "--at", "x=1", "--precision", "2")
+    assert (code, g.to_dot()) == (0, out)
+    svg = g._repr_svg_()
+    assert "<svg" in svg
+    assert g._repr_markdown_() is None  # the picture is what shows
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    for number in ("0.37", "-0.53", "-0.20", "0.20", "0.73"):
+        assert number in texts
+    code, out, _ = cli("graph", SIGMOID, "--format", "mermaid")
+    assert cgcli.graph(SIGMOID).to_mermaid() == out  # no values: the structure only
+
+
+def test_graph_saves_in_the_format_of_the_suffix(tmp_path: Path) -> None:
+    g = cgcli.graph("q = x + y; f = q * z", x=-2, y=5, z=-4)
+    assert g.save(tmp_path / "g.svg").read_text().count("<svg") == 1
+    assert g.save(tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+    assert g.save(tmp_path / "g.dot").read_text() == g.to_dot()
+    with pytest.raises(cgcli.CgcliError, match="cannot tell the format"):
+        g.save(tmp_path / "g.pdf")
+
+
+def test_without_graphviz_the_graph_says_how_to_get_it(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot here
+    g = cgcli.graph("x * y", x=1, y=2)
+    assert g._repr_svg_() is None
+    message = g._repr_markdown_()
+    assert "SVG needs Graphviz's 'dot' program" in message and "apt-get install graphviz" in message
+    assert "no picture: Graphviz's dot is not on PATH" in repr(g)
+    with pytest.raises(cgcli.CgcliError) as exc:
+        g.to_svg()
+    assert exc.value.exit_code == 4
+    assert g.to_dot().startswith("digraph cgcli {")
+
+
+# --- the magic ----------------------------------------------------------------------------
+
+def test_the_magic_returns_the_same_result_objects() -> None:
+    r = run(split('grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4 --precision 3'))
+    assert r.gradients == cgcli.grad("(x+y)*z", x=-2, y=5, z=-4).gradients
+    assert r._repr_html_() == cgcli.grad("(x+y)*z", x=-2, y=5, z=-4, precision=3)._repr_html_()
+    values = run(split('eval "W@x" --at "W=[[1,2],[3,4]]" --at x=[1,1]'))
+    np.testing.assert_array_equal(values.value, [3, 7])
+    assert "∂" not in values._repr_html_()
+    assert run(split("graph x*y --at x=1 --at y=2"))._repr_svg_().count("<svg") == 1
+    ex = run(split("explain --at x=1 --precision 2", "M = -x; Q = exp(M)\nP = Q + 1\nL = 1/P"))
+    assert ex._repr_latex_() == cgcli.explain(SIGMOID, x=1, precision=2)._repr_latex_()
+
+
+def test_the_cell_body_is_the_expression_even_with_a_leading_minus() -> None:
+    r = run(split("grad --at x=3", "# a comment line\n-x^2\n"))
+    assert r.gradients == {"x": -6.0}
+
+
+@pytest.mark.parametrize(("line", "mime", "needle"), [
+    ("graph x*y --at x=1 --at y=2 --format svg", "image/svg+xml", "<svg"),
+    ("explain x*y --at x=1 --at y=2 --format latex", "text/latex", r"\begin{aligned}"),
+    ("explain x*y --at x=1 --at y=2 --format markdown", "text/markdown", "1. `∂f/∂f = 1`"),
+    ('grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4 --format tree', "text/plain", "x+y  add  3"),
+    ("grad x^3 --at x=2 --raw", "text/plain", "12"),
+    ("check sin(x)*y --at x=0.5 --at y=2", "text/plain", "passed: 2 derivatives match"),
+    ("functions", "text/plain", "sigmoid"),
+    ("grad --help", "text/plain", "Usage: cgcli grad [OPTIONS]"),
+    ("", "text/plain", "Usage: cgcli [OPTIONS] COMMAND"),
+])
+def test_other_command_lines_show_their_output_as_what_it_is(line, mime, needle) -> None:
+    out = run(split(line))
+    assert isinstance(out, CommandOutput)
+    assert (out.mime, out.exit_code) == (mime, 0)
+    assert needle in (out._repr_latex_() or out.text if mime == "text/latex" else out.text)
+    shown = {"image/svg+xml": out._repr_svg_(), "text/latex": out._repr_latex_(),
+             "text/markdown": out._repr_markdown_()}
+    assert all((v is not None) == (k == mime) for k, v in shown.items())
+
+
+def test_png_and_files(tmp_path: Path) -> None:
+    out = run(split("graph x*y --at x=1 --at y=2 --format png"))
+    assert out.mime == "image/png" and out._repr_png_().startswith(b"\x89PNG")
+    target = tmp_path / "g.svg"
+    assert run(split(f"graph x*y --at x=1 --at y=2 -o {target}")) is None
+    assert "<svg" in target.read_text()
+
+
+def test_a_wrong_answer_is_output_not_an_error(capsys) -> None:
+    out = run(split("grad 1/(1+exp(-x)) --at x=1 --expect x=0.20 --expect x=0.196 --raw"))
+    assert (out.text, out.exit_code) == ("ok\nwrong\n", 1)
+
+
+@pytest.mark.parametrize(("line", "code", "lines"), [
+    ('grad "1 + (2 * x" --at x=1', 2, ["error: unexpected end of input: expected an operator "
+                                       "or ')' (column 11 of the expression)", "  1 + (2 * x",
+                                       "            ^"]),
+    ("grad x --bogus", 2, ["error: No such option: --bogus"]),
+    ('grad "x', 2, ["error: cannot split the command line: No closing quotation"]),
+    ("grad log(x) --at x=0 --strict", 3, ["error: log(x) = -inf: the first value that is not "
+                                          "finite (column 1 of the expression)", "  log(x)",
+                                          "  ^"]),
+    ("grad x*y --at x=1 --at y=2 --format tree --wrt q", 2,
+     ["error: --wrt q: the expression has no variable or binding 'q' (it has: x, y)"]),
+    ("jacobian x --at x=1 --json --wrt nope", 2, None),
+])
+def test_errors_are_one_message_with_the_clis_exit_code(line, code, lines) -> None:
+    with pytest.raises(CommandError) as exc:
+        run(split(line))
+    assert exc.value.exit_code == code
+    shown = exc.value._render_traceback_()
+    if lines is not None:
+        assert shown == lines
+    assert shown[0].startswith("error: ") and not any("Traceback" in s for s in shown)
+
+
+def test_the_magic_in_an_ipython_shell(tmp_path, monkeypatch, capsys) -> None:
+    """Registered by %load_ext, run as a line and as a cell; an error shows the message and
+    no traceback."""
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database, no thread saving it
+    shell = InteractiveShell.instance(config=config)
+    try:
+        shell.run_line_magic("load_ext", "cgcli")
+        r = shell.run_line_magic("cgcli", 'grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4')
+        assert r.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}
+        r = shell.run_cell_magic("cgcli", "grad --at x=1", "M = -x; Q = exp(M)\nL = 1/(Q + 1)")
+        assert round(r.gradients["x"], 4) == 0.1966
+        shell.user_ns["point"] = "x=3"  # IPython puts Python values into the line
+        shell.run_cell("r = %cgcli grad x^2 --at {point}")
+        assert shell.user_ns["r"].gradients == {"x": 6.0}
+        capsys.readouterr()
+        result = shell.run_cell('%cgcli grad "1 + (2 * x" --at x=1')
+        shown = capsys.readouterr()
+    finally:
+        InteractiveShell.clear_instance()
+    assert isinstance(result.error_in_exec, CommandError)
+    assert "error: unexpected end of input" in shown.out + shown.err
+    assert "Traceback" not in shown.out + shown.err
+
+
+def test_import_cgcli_and_its_results_import_no_ipython_or_frames() -> None:
+    code = ("import sys, cgcli; r = cgcli.grad('x*y', x=1, y=2); r._repr_html_(); repr(r); "
+            "cgcli.explain('x*y', x=1, y=2)._repr_latex_(); "
+            "print(sorted(m for m in ('IPython', 'pandas', 'pyarrow', 'rich', 'typer') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_readme_comments_are_real() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    r = cgcli.grad("sum((W@x)^2)", W=[[0.1, 0.5], [-0.3, 0.8]], x=[0.2, 0.4])
+    for shown in (repr(r.value), repr(r.gradients["x"]), "Node(id=2, op='matmul', label='W@x', "
+                  "inputs=(0, 1),", "value=array([0.22, 0.26]), grad=array([0.44, 0.52]))"):
+        assert shown in text, shown
+    assert repr(r.nodes[2]) == ("Node(id=2, op='matmul', label='W@x', inputs=(0, 1), "
+                                "value=array([0.22, 0.26]), grad=array([0.44, 0.52]))")
