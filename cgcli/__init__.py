@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .errors import CgcliError
     from .frames import batch
     from .graphs import Graph, Node
-    from .notebook.display import explain, grad, graph
+    from .notebook.display import diff, explain, grad, graph, plot
     from .parser import parse, parse_value
 
 #: Public name -> the module that defines it.
@@ -47,11 +47,12 @@ _EXPORTS = {
     "parse": "parser", "parse_value": "parser", "unbroadcast": "engine",
     # Results that display themselves in Jupyter, and tables in, tables out (issue 14).
     "grad": "notebook.display", "explain": "notebook.display", "graph": "notebook.display",
-    "batch": "frames",
+    "diff": "notebook.display", "plot": "notebook.display", "batch": "frames",
 }
 __all__ = [
-    "CgcliError", "Evaluation", "Graph", "Node", "__version__", "backward", "batch", "evaluate",
-    "explain", "forward", "grad", "gradients", "graph", "parse", "parse_value", "unbroadcast",
+    "CgcliError", "Evaluation", "Graph", "Node", "__version__", "backward", "batch", "diff",
+    "evaluate", "explain", "forward", "grad", "gradients", "graph", "parse", "parse_value", "plot",
+    "unbroadcast",
 ]
 
 

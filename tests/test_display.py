@@ -285,3 +285,39 @@ def test_the_readme_comments_are_real() -> None:
         assert shown in text, shown
     assert repr(r.nodes[2]) == ("Node(id=2, op='matmul', label='W@x', inputs=(0, 1), "
                                 "value=array([0.22, 0.26]), grad=array([0.44, 0.52]))")
+
+
+# --- cgcli.diff and cgcli.plot ------------------------------------------------------------------
+
+def test_diff_shows_typeset_formulas_and_holds_the_clis_document(cli) -> None:
+    d = cgcli.diff(SIGMOID, x=1)
+    assert d.formulas == {"x": "exp(-x)/(1 + exp(-x))^2"}
+    assert d.values["x"] == pytest.approx(0.19661193324148188, rel=1e-15)
+    code, out, _ = cli("diff", SIGMOID, "--at", "x=1", "--json")
+    assert code == 0 and d.to_dict() == json.loads(out)
+    latex = d._repr_latex_()
+    assert latex.startswith("$$\\begin{aligned}") and r"\frac{\partial L}{\partial x}" in latex
+    assert r"e^{- x}" in latex
+    assert repr(d) == "∂L/∂x = exp(-x)/(1 + exp(-x))^2 = 0.1966\nat x = 1"
+    w = cgcli.diff("sum((W@x)^2)", W=[[0.1, 0.5], [-0.3, 0.8]], x=[0.2, 0.4], wrt=["W"])
+    assert r"\texttt{outer(2 * (W @ x), x)}" in w.to_latex()
+    np.testing.assert_allclose(w.values["W"], [[0.088, 0.176], [0.104, 0.208]])
+
+
+def test_plot_holds_the_samples_and_shows_a_figure(cli) -> None:
+    import xml.etree.ElementTree as ET
+
+    p = cgcli.plot("sigmoid(x)", start=-2, stop=2, points=41)
+    code, out, _ = cli("plot", "sigmoid(x)", "--from", "-2", "--to", "2", "--points", "41",
+                       "--json")
+    assert code == 0 and p.to_dict() == json.loads(out)
+    assert ET.fromstring(p._repr_svg_()).tag.endswith("svg")
+    assert "sigmoid(x)" in repr(p) and "∂f/∂x" in repr(p)
+
+
+def test_the_magic_shows_diff_and_plot_as_results() -> None:
+    assert run(split('diff "x^3" --at x=2', None)).values == {"x": 12.0}
+    assert run(split("plot 'x^2' --wrt x --from -1 --to 1 --points 5", None)).to_dict()[
+        "value"] == [1.0, 0.25, 0.0, 0.25, 1.0]
+    out = run(split('diff "x^3" --raw', None))
+    assert isinstance(out, CommandOutput) and "3*x^2" in repr(out)

@@ -306,6 +306,116 @@ class GraphResult(Display):
         return head
 
 
+class DiffResult(Display):
+    """Derivatives as formulas: each ``∂f/∂x = ...`` typeset (SymPy's LaTeX where the formula
+    is a scalar one), and the formulas as text in cgcli's language."""
+
+    def __init__(self, result: Any, *, precision: int = 4) -> None:
+        self.result = result
+        self.precision = precision
+
+    @property
+    def formulas(self) -> dict[str, str]:
+        """name -> the formula, in cgcli's language (it parses back)."""
+        return {f.name: f.text for f in self.result.formulas}
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """name -> the formula's value at the given point (where every variable has one)."""
+        return {f.name: _number(f.value) for f in self.result.formulas if f.value is not None}
+
+    def to_dict(self) -> dict:
+        """The document ``cgcli diff --json`` prints."""
+        from ..render.calculus import document
+
+        return document(self.result)
+
+    def _latex_of(self, formula: Any) -> str:
+        from ..symbolic import to_sympy
+
+        try:
+            import sympy as sp
+
+            return sp.latex(to_sympy(parse(formula.text)))
+        except (ValueError, RecursionError):  # an array formula: as cgcli writes it
+            return r"\texttt{" + formula.text.replace("_", r"\_") + "}"
+
+    def to_latex(self) -> str:
+        """An ``aligned`` block, one derivative a line."""
+        out = self.result.output
+        lines = []
+        for f in self.result.formulas:
+            order = f"^{{{f.order}}}" if f.order > 1 else ""
+            lines.append(rf"\frac{{\partial{order} {out}}}{{\partial {f.name}{order}}} &= "
+                         + self._latex_of(f))
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
+
+    def _text(self) -> str:
+        from ..render.calculus import lines
+
+        return "\n".join(lines(self.result, self.precision))
+
+
+class PlotResult(Display):
+    """f and its derivative over a range (or f of two variables with its gradient field):
+    a Matplotlib figure as SVG in Jupyter, the terminal chart as text; the samples as data."""
+
+    def __init__(self, sweep: Any, *, ylim: tuple[float, float] | None = None) -> None:
+        self.sweep = sweep
+        self.ylim = ylim
+
+    @property
+    def x(self) -> Any:
+        """The samples of the first variable."""
+        return self.sweep.axes[0]
+
+    @property
+    def value(self) -> Any:
+        return self.sweep.value
+
+    @property
+    def gradient(self) -> dict[str, Any]:
+        return self.sweep.gradient
+
+    def to_dict(self) -> dict:
+        """The document ``cgcli plot --json`` prints."""
+        from ..render.chart import document
+
+        return document(self.sweep)
+
+    def figure(self) -> Any:
+        """The Matplotlib figure (``cgcli[plot]``)."""
+        from ..render.figure import curve_figure, field_figure
+
+        if len(self.sweep.wrt) == 1:
+            return curve_figure(self.sweep, self.ylim)
+        return field_figure(self.sweep)
+
+    def to_svg(self) -> str:
+        out = io.StringIO()
+        self.figure().savefig(out, format="svg", metadata={"Date": None})
+        return out.getvalue()
+
+    def _repr_svg_(self) -> str | None:
+        from ..render.figure import PlotToolError
+
+        try:
+            return self.to_svg()
+        except PlotToolError:  # no Matplotlib: the text chart shows instead
+            return None
+
+    def _text(self) -> str:
+        from ..render.chart import heat_map, plot_1d
+
+        draw = plot_1d if len(self.sweep.wrt) == 1 else heat_map
+        kw = {"ylim": self.ylim} if len(self.sweep.wrt) == 1 else {}
+        lines = draw(self.sweep, width=72, height=16, color=False, **kw)
+        return "\n".join("".join(t for t, _ in line) for line in lines)
+
+
 # --- the functions -------------------------------------------------------------------------
 
 def grad(expr: str | Graph, at: Mapping[str, Any] | None = None, *,
@@ -355,3 +465,28 @@ def graph(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: 
         if np.ndim(vals[g.output]) == 0:
             grads = backward(g, vals)
     return GraphResult(g, vals, grads, precision=precision)
+
+
+def diff(expr: str | Graph, at: Mapping[str, Any] | None = None, *,
+         wrt: Sequence[str] | None = None, order: int = 1, precision: int = 4,
+         **values: Any) -> DiffResult:
+    """The derivative as a formula, ``cgcli diff``: ``cgcli.diff("1/(1+exp(-x))")``. With
+    values, each formula's value there too (and the shapes of vectors and matrices)."""
+    from ..derivatives import diff as differentiate
+
+    graph, inputs = _prepare(expr, at, values)
+    return DiffResult(differentiate(graph, wrt, order, inputs), precision=precision)
+
+
+def plot(expr: str | Graph, at: Mapping[str, Any] | None = None, *,
+         wrt: Sequence[str] | None = None, start: float = -5.0, stop: float = 5.0,
+         points: int | None = None, ylim: tuple[float, float] | None = None,
+         **values: Any) -> PlotResult:
+    """f and ∂f/∂x from ``start`` to ``stop``, ``cgcli plot``: ``cgcli.plot("sigmoid(x)")``;
+    two ``wrt`` variables give f over a square with its gradient field. One batched pass."""
+    from ..sweep import sample
+
+    graph, inputs = _prepare(expr, at, values)
+    names = list(wrt) if wrt else [n for n in graph.variables if n not in inputs]
+    return PlotResult(sample(graph, names, [(start, stop)] * len(names), points, inputs),
+                      ylim=ylim)

@@ -32,7 +32,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import Any
 
 from ..errors import EXIT_INPUT, EXIT_INTERNAL, CgcliError
-from .display import Display, ExplainResult, GradResult, GraphResult
+from .display import DiffResult, Display, ExplainResult, GradResult, GraphResult, PlotResult
 
 
 class CommandError(Exception):
@@ -263,11 +263,45 @@ def _graph(params: dict[str, Any]) -> GraphResult | None:
 #: Commands whose result is an object (``cgcli diff`` and ``cgcli plot`` join here when
 #: they exist): a function of the parsed options returning it, or None for the command
 #: line's own output.
+def _diff(params: dict[str, Any]) -> DiffResult | None:
+    """``diff`` as typeset formulas; --raw and --json are the command line's own."""
+    if params["raw"] or params["json_flag"]:
+        return None
+    from ..cli.common import load, note, set_convention
+    from ..derivatives import diff
+
+    set_convention(params.get("convention"))
+    graph, values = load(params["expr"], params["at"], params["at_file"])
+    result = diff(graph, params["wrt"], params["order"], values, use_sympy=params["simplify"])
+    for line in result.notes:
+        note(line)
+    return DiffResult(result, precision=params["precision"])
+
+
+def _plot(params: dict[str, Any]) -> PlotResult | None:
+    """``plot`` as a figure (the chart without Matplotlib); -o and --json are the command
+    line's own."""
+    if params["output"] is not None or params["json_flag"] or _choice(params["format"]) != "chart":
+        return None
+    from ..cli.common import load, set_convention
+    from ..cli.plot import _plot_variables, _ranges, _ylim
+    from ..sweep import sample
+
+    set_convention(params.get("convention"))
+    graph, fixed = load(params["expr"], params["at"], params["at_file"])
+    names = _plot_variables(graph, params["wrt"])
+    sweep = sample(graph, names, _ranges(names, params["from_"], params["to"]),
+                   params["points"], fixed)
+    return PlotResult(sweep, ylim=_ylim(params["ylim"]))
+
+
 RESULTS: dict[str, Callable[[dict[str, Any]], Display | None]] = {
     "grad": _grad,
     "eval": lambda params: _grad(params, gradients=False),
     "explain": _explain,
     "graph": _graph,
+    "diff": _diff,
+    "plot": _plot,
 }
 
 
