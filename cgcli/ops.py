@@ -132,6 +132,11 @@ class Op:
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
 
+    def __reduce__(self) -> tuple:
+        # By name: a pickled graph (for Dask's workers, say) gets the registry's own ops back,
+        # so ``node.op is VAR`` holds there too, and the rules' lambdas need no pickling.
+        return _registered, (self.name,)
+
     @property
     def min_args(self) -> int:
         return len(self.params) - len(self.defaults)
@@ -159,6 +164,11 @@ REGISTRY: dict[str, Op] = {}
 FUNCTIONS: dict[str, Op] = {}
 #: Named constants of the language.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+
+def _registered(name: str) -> Op:
+    """The registry's op of this name (what a pickled op becomes again)."""
+    return REGISTRY[name]
 
 
 def register(op: Op, *aliases: str) -> Op:

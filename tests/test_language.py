@@ -211,3 +211,15 @@ def test_size_limits_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cgcli.parser, "MAX_TEXT", 10)
     with pytest.raises(LimitError, match="limit is"):
         cgcli.parse("x + y + z + w")
+
+
+def test_a_graph_pickles_with_the_registrys_own_ops() -> None:
+    """Dask sends work to other processes pickled: a parsed graph must survive it."""
+    import pickle
+
+    graph = cgcli.parse("q = W @ x + b; f = sum(relu(q)^2) + max(q)")
+    back = pickle.loads(pickle.dumps(graph))  # noqa: S301 - our own data
+    assert all(a.op is b.op for a, b in zip(graph.nodes, back.nodes, strict=True))
+    at = {"W": [[1.0, -2.0], [0.5, 1.0]], "x": [0.3, 0.7], "b": [0.1, -0.2]}
+    assert cgcli.gradients(back, at).gradients["W"].tolist() == \
+        cgcli.gradients(graph, at).gradients["W"].tolist()
