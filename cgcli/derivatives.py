@@ -56,9 +56,21 @@ class Derivatives:
     notes: tuple[str, ...] = field(default=())
 
 
-def _point(graph: Graph, at: Mapping[str, Any]) -> dict[str, Any]:
-    """Each variable's value: the one given, else a scalar placeholder (shapes decide)."""
-    return {name: at.get(name, 1.0) for name in graph.variables}
+def _point(graph: Graph, at: Mapping[str, Any],
+           shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+    """Each variable's value: the one given, else a placeholder of its shape (a scalar
+    unless ``shapes`` says otherwise): shapes decide the formulas, values do not."""
+    point = {}
+    for name in graph.variables:
+        if name in at:
+            point[name] = at[name]
+        elif shapes.get(name):
+            import numpy as np
+
+            point[name] = np.ones(shapes[name])
+        else:
+            point[name] = 1.0
+    return point
 
 
 def _is_scalar(v: Any) -> bool:
@@ -73,7 +85,7 @@ def _record(graph: Graph, point: Mapping[str, Any], names: Sequence[str]) -> dic
         if graph.variables and any(n not in point or _is_scalar(point[n])
                                    for n in graph.variables):
             exc.message += ("; a variable without a value is a scalar: give vectors and "
-                            "matrices with --at NAME=VALUE")
+                            "matrices a shape (--shape W=2x3) or a value (--at)")
         raise
     return {name: extract(rec.graph, i) for name, i in rec.gradients.items()}
 
@@ -89,20 +101,28 @@ def _again(g: Graph, point: Mapping[str, Any], name: str) -> Graph:
 
 def diff(graph: Graph, wrt: Sequence[str] | None = None, order: int = 1,
          at: Mapping[str, Any] | None = None, use_sympy: bool = True,
-         budget: float = BUDGET) -> Derivatives:
+         budget: float = BUDGET, shapes: Mapping[str, tuple[int, ...]] | None = None
+         ) -> Derivatives:
     """d^order(output)/d(name)^order for each variable (or each ``wrt`` name), as formulas.
 
     ``at`` gives values: their shapes shape the formulas, and each formula's value there is
-    reported. ``order`` > 1 needs one scalar variable (for vectors, see :func:`hessian`).
+    reported; ``shapes`` gives shapes alone (a variable with neither is a scalar). ``order``
+    > 1 needs one scalar variable (for vectors, see :func:`hessian`).
     """
     at = dict(at or {})
+    for name in shapes or {}:
+        if name not in graph.variables:
+            raise NameError_(f"--shape {name}: the expression has no variable '{name}'")
+        if name in at:
+            raise ValueInputError(f"--shape {name}: '{name}' has a value (--at), which gives "
+                                  "its shape")
     names = list(wrt) if wrt else list(graph.variables)
     check_wrt(graph, names)
     if order < 1:
         raise ValueInputError(f"--order {order}: the order of a derivative is 1 or more")
     if not names:
         raise NameError_("the expression has no variable to differentiate with respect to")
-    point = _point(graph, at)
+    point = _point(graph, at, shapes or {})
     if order > 1:
         if len(names) != 1:
             raise ValueInputError(f"--order {order} differentiates with respect to one "

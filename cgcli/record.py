@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from .errors import ShapeError
+from .errors import CgcliError, ShapeError
 from .graphs import Graph, Node, no_gc
 from .ops import CONST, MAKES_ARRAYS, REGISTRY, VAR, Op
 from .xp import CONVENTION, SAME, Namespace, float_namespace, numpy_namespace
@@ -358,7 +358,10 @@ def record_backward(graph: Graph, point: Mapping[str, Any], wrt: Iterable[str] |
             elif node.op is CONST:
                 value = node.value
             else:
-                value = node.op.impl(xp)(*[s.value for s in ins])
+                try:
+                    value = node.op.impl(xp)(*[s.value for s in ins])
+                except CgcliError as exc:
+                    raise exc.located(graph.source, node.pos) from None
             sym = rec.copy(node, ins, value)
             if node.name is not None and node.op is not VAR and node.op is not CONST:
                 rec.graph.bindings[node.name] = sym.id

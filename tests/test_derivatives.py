@@ -396,7 +396,17 @@ def test_diff_json_and_vectors(cli: object) -> None:
     np.testing.assert_allclose(doc["values"]["W"], [[0.088, 0.176], [0.104, 0.208]])
 
 
+def test_shapes_without_values(cli: object) -> None:
+    code, out, _ = cli("diff", "sum((W@x)^2)", "--shape", "W=2x2", "--shape",  # type: ignore[operator]
+                       "x=2")
+    assert (code, out) == (0, "∂f/∂W = outer(2 * (W @ x), x)\n∂f/∂x = T(W) @ (2 * (W @ x))\n")
+    code, _, err = cli("diff", "sum((W@x)^2)")  # type: ignore[operator]
+    assert code == 2 and "--shape W=2x3" in err and "^" in err
+
+
 @pytest.mark.parametrize("args", [
+    ("diff", "x^2", "--shape", "x=2x"),
+    ("diff", "x^2", "--shape", "y=2"),
     ("diff", "x^2", "--wrt", "q"),
     ("diff", "x^2", "--order", "0"),
     ("diff", "x*y", "--order", "2"),

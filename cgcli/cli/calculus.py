@@ -58,6 +58,10 @@ def diff(
     ] = 1,
     at: At = None,
     at_file: AtFile = None,
+    shape: Annotated[list[str] | None, typer.Option(
+        "--shape", metavar="NAME=DIMS", show_default=False,
+        help="A vector's or matrix's shape when no value is given: W=2x3, x=3. (A variable "
+             "with neither --shape nor --at is a scalar.) Repeatable.")] = None,
     raw: Annotated[bool, typer.Option(
         "--raw", help="Print the bare formula, for $(...): the one --wrt, or the only "
                       "variable.")] = False,
@@ -80,7 +84,7 @@ def diff(
     Examples:
       cgcli diff "1/(1+exp(-x))"
       cgcli diff "x^3" --order 2
-      cgcli diff "sum((W@x)^2)" --wrt W --at "W=[[1,2],[3,4]]" --at "x=[1,1]"
+      cgcli diff "sum((W@x)^2)" --wrt W --shape W=2x2 --shape x=2
       cgcli eval "$(cgcli diff 'sin(x)*x' --raw)" --at x=1
     """
     set_convention(convention)
@@ -93,7 +97,8 @@ def diff(
         if raw and not (wrt and len(wrt) == 1) and len(graph.variables) != 1:
             raise ValueInputError("--raw prints one formula: choose it with --wrt NAME "
                                   f"(variables: {', '.join(graph.variables) or 'none'})")
-        result = differentiate(graph, wrt, order, values, use_sympy=simplify)
+        result = differentiate(graph, wrt, order, values, use_sympy=simplify,
+                               shapes=_shapes(shape))
         _finite(result, strict)
     for line in result.notes:
         note(line)
@@ -105,6 +110,23 @@ def diff(
         sys.stdout.write(out.render_json(result) + "\n")
     else:
         sys.stdout.write("\n".join(out.lines(result, precision)) + "\n")
+
+
+def _shapes(items: list[str] | None) -> dict[str, tuple[int, ...]]:
+    """``--shape W=2x3`` options -> {"W": (2, 3)}."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for item in items or ():
+        name, _, dims = item.partition("=")
+        try:
+            shape = tuple(int(d) for d in dims.lower().replace("×", "x").split("x"))
+        except ValueError:
+            shape = ()
+        if not name.strip() or not shape or min(shape) < 1 or len(shape) > 8:
+            raise ValueInputError(f"--shape {item!r}: expected NAME=DIMS, e.g. W=2x3 or x=3")
+        if name.strip() in shapes:
+            raise ValueInputError(f"--shape {name.strip()}=... is given twice")
+        shapes[name.strip()] = shape
+    return shapes
 
 
 def _finite(result: object, strict: bool) -> None:
