@@ -91,13 +91,6 @@ def namespace_for(op: Op, values: list[Any]) -> Any:
     return numpy_namespace() if op.name in MAKES_ARRAYS else numeric_namespace(values)
 
 
-def _same_bits(a: Any, b: Any) -> bool:
-    import numpy as np
-
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and a.tobytes() == b.tobytes()
-
-
 class Recorder(Namespace):
     """The namespace that records: each call appends a node to :attr:`graph`.
 
@@ -159,13 +152,17 @@ class Recorder(Namespace):
         return node.value if node.op is CONST else None
 
     def copy(self, node: Node, inputs: list[Sym], value: Any) -> Sym:
-        """A node of another graph, as it is (its op, inputs, name): no simplification."""
+        """A node of another graph, as it is (its op, inputs, name): no simplification. A
+        rule that computes it again (exp's derivative is exp(x)) gets this node."""
         if node.op is VAR:
             return self.variable(node.name, value)  # type: ignore[arg-type]
         if node.op is CONST:
             return self.const(node.value, node.name)
-        i = self.graph.add(node.op, tuple(s.id for s in inputs), 0, 0, name=node.name)
-        return self._new(i, value)
+        ids = tuple(s.id for s in inputs)
+        i = self.graph.add(node.op, ids, 0, 0, name=node.name)
+        sym = self._new(i, value)
+        self._cse.setdefault((node.op.name, ids), sym)
+        return sym
 
     # --- recording ---------------------------------------------------------------------
     def apply(self, op: Op, *args: Any) -> Sym:
@@ -220,7 +217,7 @@ class Recorder(Namespace):
                     return self.apply(REGISTRY["mul"], *((a, b) if k == 0 else (b, a)))
         if name == "pow" and _is(c[1], 1.0):
             return keeps(0)
-        if name in ("where", "kink") and c[0] is not None and _uniform(c[0]):
+        if name == "where" and c[0] is not None and _uniform(c[0]):
             return keeps(1 if _truthy(c[0]) else 2)
         if name in ("id", "pos") or (name in ("sum", "T") and len(_shape(xs[0].value)) < (
                 1 if name == "sum" else 2)):  # a scalar's sum, a vector's transpose
@@ -429,8 +426,3 @@ def extract(graph: Graph, root: int, keep_names: bool = True) -> Graph:
             out.bindings[name] = i
     out.output = new[root]
     return out
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Bit-for-bit equal values (nan included): for tests and folding checks."""
-    return _same_bits(a, b)

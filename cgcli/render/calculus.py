@@ -21,14 +21,19 @@ def partial(out: str, name: str, order: int) -> str:
 
 def lines(result: Derivatives, precision: int = 4) -> list[str]:
     """One line per derivative, ``∂f/∂x = 3*x^2``, with its value where every variable it
-    uses was given: ``∂f/∂x = 3*x^2 = 12``; a vector or matrix value on lines of its own."""
+    uses was given: ``∂f/∂x = 3*x^2 = 12``; a vector or matrix value on lines of its own. A
+    formula that uses the expression's let-bound names lists them after it (``where P = W @
+    x``); ``--raw`` prints it as a program of its own, the bindings first."""
     out = []
     for f in result.formulas:
-        line = f"{partial(result.output, f.name, f.order)} = {f.text}"
+        *bindings, formula = f.text.split("; ")  # the printer's statements
+        line = f"{partial(result.output, f.name, f.order)} = {formula}"
         if f.value is not None:
             text = fmt_value(f.value, precision, multiline=True)
             line += f" = {text}" if "\n" not in text else "\n  = " + text.replace(
                 "\n", "\n    ")
+        if bindings:
+            line += "\n  where " + ", ".join(bindings)
         out.append(line)
     if result.inputs and any(f.value is not None for f in result.formulas):
         out.append("at " + ", ".join(f"{k} = {fmt_value(v, precision)}"
