@@ -734,13 +734,15 @@ def _parse_error(text: str, pos: int, tok: Token | None, expected: set[str],
             msg = "unexpected '=': a binding needs a name on its left, like q = x + y"
     else:
         msg = f"unexpected {found}: expected {wants}"
-        if tok_type == "RPAR" and "RPAR" not in expected:
+        inside_bars = wants.endswith("'|'")
+        if tok_type == "RPAR" and "RPAR" not in expected and not inside_bars:
             msg = "unmatched ')'"
-        elif tok_type == "RSQB" and "RSQB" not in expected:
+        elif tok_type == "RSQB" and "RSQB" not in expected and not inside_bars:
             msg = "unmatched ']'"
         elif tok_type == "EQUAL":
             msg = "unexpected '=': a binding needs a name on its left, like q = x + y"
-        elif tok_type in ("NAME", "NUMBER", "LPAR", "NUMBERS", "BAR") and "STAR" in expected:
+        elif tok_type in ("NAME", "NUMBER", "LPAR", "NUMBERS", "BAR") and (
+                "STAR" in expected or tok_type == "BAR"):
             msg += " (write * between factors: 2*x, not 2x)"
     return ParseError(msg, source=text, pos=pos, what=what)
 
