@@ -220,6 +220,28 @@ def _function_as_value(name: str, text: str, end: int) -> str:
     return f"'{name}' is a function: call it as {op.signature()}"
 
 
+#: A name with a version, as the output writes an earlier version of a rebound name: c#1.
+_VERSIONED = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*#[0-9]+")
+
+
+def _check_versions(text: str) -> None:
+    """Refuse ``c#1`` in an expression: the language would read it as ``c`` and a comment.
+
+    Linear in the text: a line is searched for an earlier '#' (a comment) once.
+    """
+    skip = -1  # matches before this are inside a comment
+    for m in _VERSIONED.finditer(text):
+        start = m.start()
+        if start < skip:
+            continue
+        line = text.rfind("\n", 0, start) + 1
+        if text.find("#", line, start) == -1:
+            raise NameError_(_version_message(m.group()), source=text, pos=start)
+        skip = text.find("\n", start)
+        if skip == -1:
+            return
+
+
 def _version_message(text: str) -> str:
     """``c#1`` in an expression: a version's name as the output shows it, not a name."""
     name, _, k = text.partition("#")
@@ -436,10 +458,6 @@ class _Builder:
         lbar, x, rbar = c
         return self.apply(FUNCTIONS["abs"], [x], lbar.start_pos, rbar.end_pos, lbar.start_pos)
 
-    def version(self, c: list) -> Ref:
-        tok = c[0]
-        raise self.error(NameError_, _version_message(tok.value), tok.start_pos)
-
     def array(self, c: list) -> Ref:
         lsqb, rsqb = c[0], c[-1]
         items = [x for x in c[1:-1] if x is not None and not _is_token(x, "COMMA")]
@@ -619,6 +637,8 @@ def parse(text: str, what: str = "expression") -> Graph:
     if not text.strip():
         raise ParseError(f"the {what} is empty", source=text, pos=0, what=what)
     try:
+        if "#" in text:
+            _check_versions(text)
         with no_gc():
             return _parser().parse(text, _Builder(text), postlex="\n" in text)
     except UnexpectedCharacter as exc:
@@ -682,7 +702,6 @@ _LOOKALIKES = {
 #: The operator before an error, as written (longest first): '**=', '+=', '**', '+', ...
 _OPERATOR_BEFORE = re.compile(r"(\*\*=|[-+*/@^·×⋅÷−]=|\*\*|[-+*/^@=,(\[|√·×⋅÷−])\Z")
 _WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\Z")
-_VERSION_BEFORE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*#[0-9]+\Z")
 
 
 def _unexpected_character(ch: str) -> str:
@@ -714,12 +733,7 @@ def _parse_error(text: str, pos: int, tok: Token | None, expected: set[str],
     wants = _expected(expected, before)
     operator = _OPERATOR_BEFORE.search(before)
     word = _WORD_BEFORE.search(before)
-    version = _VERSION_BEFORE.search(before)
-    if tok_type == "VERSION" or version:
-        if version:
-            pos = version.start()
-        msg = _version_message(tok.value if tok_type == "VERSION" else version.group())  # type: ignore[union-attr]
-    elif word and word.group(1) in FUNCTIONS and tok_type in ("NAME", "NUMBER", "NUMBERS",
+    if word and word.group(1) in FUNCTIONS and tok_type in ("NAME", "NUMBER", "NUMBERS",
                                                               "BAR"):
         pos = word.start()  # sin x: the function is the culprit
         msg = _function_as_value(word.group(1), text, word.end())
