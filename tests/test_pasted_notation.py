@@ -122,7 +122,7 @@ def test_other_characters_are_errors_with_a_caret(text: str, column: int, words:
     ("sin²x", "'sin' is a function: write sin(x)² for sin²(x)"),
     ("cos² (x + 1)", "'cos' is a function: write cos(x + 1)² for cos²(x + 1)"),
     ("exp + 1", "'exp' is a function: call it as exp(x)"),
-    ("q = log", "'log' is a function: call it as log(x)"),
+    ("q = tanh", "'tanh' is a function: call it as tanh(x)"),
 ])
 def test_a_function_without_parentheses_gets_a_hint_that_fits(text: str, message: str
                                                                ) -> None:
