@@ -276,7 +276,8 @@ class Check:
     verdict: Verdict
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: A name in --expect NAME=VALUE: a variable or binding, c#1 for an earlier version of c.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(#[0-9]+)?\Z")
 
 
 def check_all(ev: Evaluation, expect_values: Sequence[str], expect_grads: Sequence[str],

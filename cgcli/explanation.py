@@ -117,7 +117,12 @@ def explain(ev: Evaluation, notation_name: str = "unicode", precision: int = 3) 
     reaches = graph.ancestors(root)
     unused = tuple(graph.label(n.id) for n in graph.nodes
                    if not reaches[n.id] and n.op is not CONST and n.name is not None)
-    return Explanation(graph.source, out_name, values[root], ev.inputs,
+    expression = graph.source
+    if nota.name == "ascii" and not expression.isascii():  # pasted notation: x² as x^2
+        from .printer import to_text
+
+        expression = to_text(graph)
+    return Explanation(expression, out_name, values[root], ev.inputs,
                        nota.name, precision, tuple(steps), unused)
 
 

@@ -7,7 +7,9 @@ backward pass one loop over it reversed. Node ids are list indices and follow th
 
 from __future__ import annotations
 
+import bisect
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from .errors import LimitError
 from .ops import VAR, Op
 
+_COMMENT = re.compile(r"#[^\n]*")
 #: The largest graph cgcli builds (about 1 GB with its values): a million terms like x*y fit.
 MAX_NODES = 2_500_000
 
@@ -34,6 +37,11 @@ def no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def written_name(name: str) -> str:
+    """The name as the language writes it: ``c`` for every version (``c#1``, ``c#2``) of c."""
+    return name.partition("#")[0]
 
 
 class Node:
@@ -62,9 +70,24 @@ class Graph:
         self.source = source
         self.nodes: list[Node] = []
         self.variables: dict[str, int] = {}  # free variable name -> node id
-        self.bindings: dict[str, int] = {}  # let-bound name -> node id
+        #: let-bound name -> node id. A name bound again (``c = c + 1``, ``c += 1``) is a new
+        #: node each time (static single assignment): its earlier versions are ``c#1``,
+        #: ``c#2``, ... and the last keeps the plain name, as the program's end sees it.
+        self.bindings: dict[str, int] = {}
         self.output: int = -1
         self._arrays: tuple[int, bool] = (0, False)  # (nodes scanned, found an array maker)
+        #: Things worth knowing about the text that are not errors (a constant's name bound
+        #: to a value), for the caller to show.
+        self.notes: list[str] = []
+        #: (start, end, node id) of each use of an earlier version of a rebound name, in
+        #: source order: :meth:`text` writes them by the version's name (``c#1 + 1``).
+        self.renamed: list[tuple[int, int, int]] = []
+        #: The text of nodes that no span of the source writes: an update ``c += x`` as
+        #: ``c#1 + x``, the exponent of ``x²`` as ``2``.
+        self.shown: dict[int, str] = {}
+        #: Where a newline ends a statement (a newline inside brackets or after an operator
+        #: continues it): :meth:`one_line` writes ``; `` there.
+        self.line_ends: list[int] = []
 
     def add(self, op: Op, inputs: tuple[int, ...], start: int, end: int, pos: int | None = None,
             name: str | None = None, value: Any = None) -> int:
@@ -88,15 +111,48 @@ class Graph:
         return self.nodes[i]
 
     def text(self, i: int, width: int | None = None) -> str:
-        """The node's sub-expression as written, whitespace folded, cut to ``width``."""
+        """The node's sub-expression as written, whitespace folded, cut to ``width``.
+
+        Uses of an earlier version of a rebound name are written by the version's name, and
+        an update ``c += x`` as what it computes, ``c#1 + x``.
+        """
         node = self.nodes[i]
-        end = node.end if width is None else min(node.end, node.start + 4 * width + 8)
-        s = self.source[node.start:end]
-        if "  " in s or "\n" in s or "\t" in s or "\r" in s or "\f" in s or "\v" in s:
-            s = " ".join(s.split())  # fold whitespace (a node's span never ends in a space)
-        if width is not None and (len(s) > width or end < node.end):
+        if i in self.shown:
+            s, cut = self.shown[i], False
+        else:
+            end = node.end if width is None else min(node.end, node.start + 4 * width + 8)
+            s = self.written(node.start, end)
+            if "  " in s or "\n" in s or "\t" in s or "\r" in s or "\f" in s or "\v" in s:
+                s = " ".join(s.split())  # fold whitespace (a node's span never ends in a space)
+            cut = end < node.end
+        if width is not None and (len(s) > width or cut):
             s = s[: width - 1].rstrip() + "…"
         return s
+
+    def one_line(self, limit: int = 400) -> str:
+        """The source (its first ``limit`` characters) on one line: statements on separate
+        lines joined by ``; `` (without their comments), other whitespace folded."""
+        text = self.source[:limit]
+        cuts = [p for p in self.line_ends if p < limit]
+        if not cuts:
+            return " ".join(text.split())
+        parts = [text[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(text)], strict=True)]
+        parts = [" ".join(_COMMENT.sub("", p).split()).rstrip("; ") for p in parts]
+        return "; ".join(p for p in parts if p)
+
+    def written(self, start: int, end: int) -> str:
+        """The source from ``start`` to ``end``, uses of earlier versions by their names."""
+        renamed = self.renamed
+        if not renamed:
+            return self.source[start:end]
+        k = bisect.bisect_left(renamed, (start,))
+        parts, at = [], start
+        while k < len(renamed) and renamed[k][0] < end:
+            s, e, j = renamed[k]
+            parts += [self.source[at:s], self.nodes[j].name or ""]
+            at, k = e, k + 1
+        parts.append(self.source[at:end] if at < end else "")
+        return "".join(parts)
 
     @property
     def output_name(self) -> str:

@@ -142,7 +142,12 @@ class Parser:
             how = 0 if (size == 1 and include is None and expand1) else 1 if inline else 2
             # A rule without a callback (like ?expr) always passes its single child through.
             func = getattr(callbacks, name, None) if name is not None else None
-            rules.append((origin, size, include, trailing, how, expand1, func))
+            # A list rule (x (, x)*) is left-recursive: its first child is the list built so
+            # far, which nothing else holds, so it grows in place (copying it would make n
+            # statements or arguments cost n² steps).
+            grow = how == 1 and include is not None and include[0] == (0, True, 0)
+            rules.append((origin, size, include[1:] if grow else include, trailing, how,
+                          expand1, func, grow))
         state = self.start
         state_stack = [state]
         value_stack: list[Any] = []
@@ -158,7 +163,7 @@ class Parser:
                     push_state(state)
                     push_value(tok)
                     break
-                origin, size, include, trailing, how, expand1, func = rules[-1 - code]
+                origin, size, include, trailing, how, expand1, func, grow = rules[-1 - code]
                 if how == 0:  # the value on top of the stack stays; only the state changes
                     state_stack.pop()
                     state = gotos[state_stack[-1]][origin]
@@ -173,7 +178,7 @@ class Parser:
                 else:
                     children = []
                 if include is not None:  # filter, splice and pad the children
-                    kept: list[Any] = []
+                    kept: list[Any] = children[0] if grow else []
                     for i, splice, nones in include:
                         if nones:
                             kept.extend([None] * nones)

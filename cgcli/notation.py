@@ -133,7 +133,7 @@ class AsciiNotation(Notation):
         return f"{self.partial(out, gate)} * {self.partial(gate, node)}"
 
     def label(self, graph: Graph, i: int) -> Piece:
-        return self.piece(self.plain(graph.label(i)))
+        return self.piece(self.plain(_ascii_label(graph, i)))
 
     def value(self, v: Any, precision: int, trim: bool = False) -> Piece:
         text, atomic = super().value(v, precision, trim)
@@ -192,12 +192,17 @@ class LatexNotation(Notation):
             return self.name_of(node.name), True
         if node.op is CONST:  # a number or an array literal: as numbers
             return self.value(node.value, 6, trim=True)
-        text = graph.label(i)
+        text = _ascii_label(graph, i)
         return r"\mathtt{" + _latex_tt(text) + "}", Notation().atomic(text)
 
     @staticmethod
     def name_of(name: str) -> str:
-        """``w0`` -> ``w_{0}``, ``alpha`` -> ``\\alpha``, ``rate`` -> ``\\mathit{rate}``."""
+        """``w0`` -> ``w_{0}``, ``alpha`` -> ``\\alpha``, ``rate`` -> ``\\mathit{rate}``,
+        ``c#1`` (an earlier version of c) -> ``c_{\\#1}``."""
+        base, _, version = name.partition("#")
+        if version:
+            tex = LatexNotation.name_of(base)
+            return f"{tex if '_' not in tex else '{' + tex + '}'}_{{\\#{version}}}"
         m = _INDEXED.match(name)
         if m:
             return f"{LatexNotation.name_of(m.group(1))}_{{{m.group(2)}}}"
@@ -242,6 +247,26 @@ class LatexNotation(Notation):
 
     def plain(self, text: str) -> str:
         return r"\text{" + text.translate(_LATEX_TEXT) + "}"
+
+
+def _ascii_label(graph: Graph, i: int) -> str:
+    """The node's label in ASCII: as written, or (for pasted notation like ``x²``, ``√x``,
+    ``2·x``) its canonical text, ``x^2``, ``sqrt(x)``, ``2 * x``."""
+    text = graph.label(i)
+    if text.isascii():
+        return text
+    if not text.endswith("…"):  # a short sub-expression: few nodes to print
+        from .printer import expression_text
+
+        return expression_text(graph, i)
+    text = _SUPERSCRIPT.sub(lambda m: "^" + m.group().translate(_SUPERSCRIPT_DIGITS), text)
+    return text.translate(_NOTATION_TO_ASCII)
+
+
+_SUPERSCRIPT = re.compile("⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_NOTATION_TO_ASCII = str.maketrans({"·": "*", "×": "*", "⋅": "*", "−": "-", "÷": "/",
+                                    "√": "sqrt ", "ᵀ": "^T"})
 
 
 def _cut(n: int, edge: int = 2) -> list[int | None]:

@@ -9,6 +9,7 @@ kept on the nodes for error carets.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import warnings
 from functools import lru_cache
@@ -70,7 +71,16 @@ class _Const:
         self.value, self.start, self.end, self.name = value, start, end, name
 
 
-_CONTINUES = frozenset(("PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"))
+_CONTINUES = frozenset(("PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA",
+                        "UPDATE", "ROOT"))
+#: The operator of each update (``c += x``), by the text before its '=' (pasted forms too).
+_UPDATES = {"+": "add", "-": "sub", "−": "sub", "*": "mul", "·": "mul", "×": "mul", "⋅": "mul",
+            "/": "div", "÷": "div", "@": "matmul", "^": "pow", "**": "pow"}
+#: Functions that pasted notation also writes, and how (``cgcli functions`` shows it).
+WRITTEN_AS = {"abs": "|x|", "sqrt": "√x", "T": "xᵀ", "pow": "a², a⁻¹ (superscript "
+              "integers)"}
+#: Superscript digits and minus -> ASCII, for a power written x² or x⁻¹.
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 
 _BRACKET = re.compile(r"[\[\]]")
@@ -177,12 +187,82 @@ class _Postlex:
 
 Ref = int | _At | _Const  # what a callback returns: a node id, a use of one, a literal
 
+#: Precedence of what is written as an atom (a name, a number, a call, brackets) and of
+#: unary minus, as the printer reads :attr:`Op.precedence`.
+ATOM = 100
+UNARY = REGISTRY["neg"].precedence
+
+
+def _negative(value: Any) -> bool:
+    """Is ``value`` a negative number (written with a unary minus)?"""
+    return isinstance(value, float) and math.copysign(1.0, value) < 0
+
+
+#: An operand right after a name: a name, a number, a bracket (and what it opens).
+_OPERAND = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|[0-9.][0-9.eE]*|√\s*[A-Za-z_0-9.]+|"
+                      r"\|[^|\n]{0,30}\|)")
+
+
+def _function_as_value(name: str, text: str, end: int) -> str:
+    """The message for a function name used without its call: ``sin x``, ``sin²x``, ``exp``."""
+    op = FUNCTIONS[name]
+    rest = text[end:]
+    power = re.match(r"\s*([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", rest)
+    if power:  # sin²(x), sin²x: the notes' way of writing sin(x)²
+        m = re.match(r"\s*(\([^()\n]{0,30}\)|[A-Za-z_0-9.]+)", rest[power.end():])
+        arg = m.group(1) if m else "x"
+        arg = arg if arg.startswith("(") else f"({arg})"
+        return (f"'{name}' is a function: write {name}{arg}{power.group(1)} for "
+                f"{name}{power.group(1)}{arg}")
+    m = _OPERAND.match(rest)
+    if m and not m.group(1).startswith("("):
+        return f"'{name}' is a function: write {name}({m.group(1)})"
+    return f"'{name}' is a function: call it as {op.signature()}"
+
+
+#: A name with a version, as the output writes an earlier version of a rebound name: c#1.
+_VERSIONED = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*#[0-9]+")
+
+
+def _check_versions(text: str) -> None:
+    """Refuse ``c#1`` in an expression: the language would read it as ``c`` and a comment.
+
+    Linear in the text: a line is searched for an earlier '#' (a comment) once.
+    """
+    skip = -1  # matches before this are inside a comment
+    for m in _VERSIONED.finditer(text):
+        start = m.start()
+        if start < skip:
+            continue
+        line = text.rfind("\n", 0, start) + 1
+        if text.find("#", line, start) == -1:
+            raise NameError_(_version_message(m.group()), source=text, pos=start)
+        skip = text.find("\n", start)
+        if skip == -1:
+            return
+
+
+def _version_message(text: str) -> str:
+    """``c#1`` in an expression: a version's name as the output shows it, not a name."""
+    name, _, k = text.partition("#")
+    return (f"'{text}' is how the output names an earlier version of {name} (the value of "
+            f"its binding {k}); in an expression, {name} means its latest binding (give a value "
+            "you need later a name of its own)")
+
 
 class _Builder:
     """The parser's callbacks: each grammar alias builds graph nodes for one construct."""
 
     def __init__(self, source: str) -> None:
         self.graph = Graph(source)
+        #: (start, end, node id) of every use of a bound name, in source order; kept on the
+        #: graph for the uses of earlier versions when a name is bound again.
+        self.uses: list[tuple[int, int, int]] = []
+        self.lets: list[tuple[str, int]] = []  # (name, node id) of every binding, in order
+        self.versions: dict[str, list[int]] = {}  # a rebound name -> its nodes, in order
+        #: Updates (``c += x``) as they are shown: (node, updated node, operator, the
+        #: operand's span, operand in parentheses).
+        self.updates: list[tuple[int, int, str, int, int, bool]] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -272,12 +352,13 @@ class _Builder:
         name = tok.value
         g = self.graph
         if name in g.bindings:
-            return _At(g.bindings[name], tok.start_pos, tok.end_pos)
+            i = g.bindings[name]
+            self.uses.append((tok.start_pos, tok.end_pos, i))
+            return _At(i, tok.start_pos, tok.end_pos)
         if name in CONSTANTS:
             return _Const(CONSTANTS[name], tok.start_pos, tok.end_pos, name)
         if name in FUNCTIONS:
-            op = FUNCTIONS[name]
-            raise self.error(NameError_, f"'{name}' is a function: call it as {op.signature()}",
+            raise self.error(NameError_, _function_as_value(name, g.source, tok.end_pos),
                              tok.start_pos)
         i = g.variables.get(name)
         if i is None:
@@ -344,6 +425,39 @@ class _Builder:
             raise self.error(ArityError, f"{name}(): '{key}' given twice", pos)
         return refs
 
+    def superscript(self, c: list) -> int:
+        """``x²``, ``x⁻¹``: a power whose exponent is written in superscript digits."""
+        x, tok = c
+        digits = tok.value.translate(_SUPERSCRIPTS)
+        exponent = _Const(float(digits), tok.start_pos, tok.end_pos)
+        g = self.graph
+        base = self.node(x)
+        k = self.node(exponent)
+        g.shown[k] = digits
+        return g.add(REGISTRY["pow"], (base, k), self.start(x), tok.end_pos, tok.start_pos)
+
+    def transposed(self, c: list) -> int:
+        """``Wᵀ``: the transpose."""
+        x, tok = c
+        return self.apply(FUNCTIONS["T"], [x], self.start(x), tok.end_pos, tok.start_pos)
+
+    def root(self, c: list) -> int:
+        """``√x``: the square root of what follows, up to the next + - * / @ (as unary minus
+        reaches): ``√x^2`` is √(x^2), ``√x * y`` is (√x)·y."""
+        tok, x = c
+        return self.apply(FUNCTIONS["sqrt"], [x], tok.start_pos, self.end(x), tok.start_pos)
+
+    def coefficient(self, c: list) -> int:
+        """``2√x``, ``a√b``: a factor written right before √ multiplies it."""
+        a, r = c
+        return self.graph.add(REGISTRY["mul"], (self.node(a), self.node(r)), self.start(a),
+                              self.end(r), self.start(r))
+
+    def abs(self, c: list) -> int:
+        """``|x - 3|``: the absolute value."""
+        lbar, x, rbar = c
+        return self.apply(FUNCTIONS["abs"], [x], lbar.start_pos, rbar.end_pos, lbar.start_pos)
+
     def array(self, c: list) -> Ref:
         lsqb, rsqb = c[0], c[-1]
         items = [x for x in c[1:-1] if x is not None and not _is_token(x, "COMMA")]
@@ -365,19 +479,62 @@ class _Builder:
 
     def let(self, c: list) -> int:
         tok, eq, ref = c
+        return self.bind(tok, eq.start_pos, ref)
+
+    def update(self, c: list) -> int:
+        """``c += x`` is ``c = c + (x)``: a new version of c (likewise -= *= /= @= ^= **=)."""
+        tok, op_tok, ref = c
+        name = tok.value
+        g = self.graph
+        if name in g.bindings:
+            old: Ref = _At(g.bindings[name], tok.start_pos, tok.end_pos)
+        elif name in CONSTANTS:
+            old = _Const(CONSTANTS[name], tok.start_pos, tok.end_pos, name)
+        else:
+            if name in FUNCTIONS:
+                why = f"'{name}' is a function name and cannot be bound"
+            elif name in g.variables:
+                why = (f"'{name}' is an input (its value comes from --at) and cannot be updated; "
+                       f"give the new value a name of its own, like {name}2 = {name} "
+                       f"{op_tok.value[:-1]} ...")
+            else:
+                why = (f"'{name}' is not bound before this: {name} {op_tok.value} ... needs an "
+                       f"earlier {name} = ... (an input cannot be updated: write {name}2 = "
+                       f"{name} {op_tok.value[:-1]} ...)")
+            raise self.error(NameError_, why, tok.start_pos)
+        op = REGISTRY[_UPDATES[op_tok.value[:-1]]]
+        a, b = self.node(old), self.node(ref)
+        i = g.add(op, (a, b), tok.start_pos, self.end(ref), op_tok.start_pos)
+        # As it is shown: `c#1 + (c#1 + 1)`, the update's operand in parentheses where needed.
+        if isinstance(ref, int):
+            written = g.nodes[ref].op.precedence
+        else:
+            written = UNARY if isinstance(ref, _Const) and _negative(ref.value) else ATOM
+        need = UNARY if op is REGISTRY["pow"] else op.precedence + 1
+        self.updates.append((i, a, op.symbol or op.name, self.start(ref), self.end(ref),
+                             written < need))
+        return self.bind(tok, op_tok.start_pos, i)
+
+    def bind(self, tok: Token, pos: int, ref: Ref) -> int:
+        """Bind the name ``tok`` to ``ref``; a name bound before gets a new version."""
         name = tok.value
         g = self.graph
         why = None
-        if name in CONSTANTS:
-            why = f"'{name}' is a built-in constant and cannot be redefined"
-        elif name in FUNCTIONS:
+        if name in FUNCTIONS:
             why = f"'{name}' is a function name and cannot be bound"
-        elif name in g.bindings:
-            why = f"'{name}' is already bound (names can be bound only once)"
+        elif name in g.variables and g.nodes[g.variables[name]].start > tok.start_pos:
+            why = (f"'{name}' is an input (its value comes from --at) and cannot be bound again; "
+                   f"give the new value a name of its own, like {name}2 = ...")
         elif name in g.variables:
-            why = f"'{name}' is used as an input before this binding; bind it before its first use"
+            why = (f"'{name}' is used as an input before this binding; bind it before its first "
+                   "use, or give this value a name of its own")
         if why:
-            raise self.error(NameError_, why, eq.start_pos)
+            raise self.error(NameError_, why, pos)
+        if name in CONSTANTS and name not in g.bindings:
+            line = g.source.count("\n", 0, tok.start_pos) + 1
+            where = f" (line {line})" if "\n" in g.source else ""
+            g.notes.append(f"{name} = ...{where} takes the name of the constant {name} "
+                           f"({CONSTANTS[name]!r}): from there on, {name} means this binding")
         if isinstance(ref, _Const):
             ref.name = name
             i = self.node(ref)
@@ -389,13 +546,38 @@ class _Builder:
             else:  # a second name for a variable or an already-named node
                 i = g.add(IDENTITY, (i,), self.start(ref), self.end(ref), tok.start_pos,
                           name=name)
+        if name in g.bindings:  # bound again: static single assignment, a new version
+            self.versions.setdefault(name, [g.bindings[name]]).append(i)
         g.bindings[name] = i
+        self.lets.append((name, i))
         return i
+
+    def name_versions(self) -> None:
+        """Earlier versions of a rebound name are c#1, c#2, ...; the last one keeps the name,
+        as the program's last lines (and a Python reader) see it."""
+        g = self.graph
+        earlier = set()
+        for name, ids in self.versions.items():
+            for k, i in enumerate(ids[:-1], 1):
+                g.nodes[i].name = f"{name}#{k}"
+                earlier.add(i)
+        g.bindings = {g.nodes[i].name: i for _, i in self.lets}  # type: ignore[misc]
+        g.renamed = [use for use in self.uses if use[2] in earlier]
 
     def program(self, c: list) -> Graph:
         statements = [x for x in c if not hasattr(x, "type")]
         self.graph.output = self.node(statements[-1])
-        return self.graph
+        self.graph.line_ends = [x.start_pos for x in c if _is_token(x, "NEWLINE")]
+        if self.versions:
+            self.name_versions()
+        g = self.graph
+        for i, target, symbol, start, end, parens in self.updates:
+            operand = " ".join(g.written(start, end).split())
+            if parens:
+                operand = f"({operand})"
+            space = "" if symbol == "^" else " "
+            g.shown[i] = f"{g.nodes[target].name}{space}{symbol}{space}{operand}"
+        return g
 
 
 _TABLES_MODULE = _HERE / "_parser_tables.py"
@@ -455,6 +637,8 @@ def parse(text: str, what: str = "expression") -> Graph:
     if not text.strip():
         raise ParseError(f"the {what} is empty", source=text, pos=0, what=what)
     try:
+        if "#" in text:
+            _check_versions(text)
         with no_gc():
             return _parser().parse(text, _Builder(text), postlex="\n" in text)
     except UnexpectedCharacter as exc:
@@ -497,45 +681,82 @@ def _expected(expected: set[str], before: str) -> str:
     """A short human summary of what the parser could accept after ``before``."""
     if "NUMBER" in expected or "NAME" in expected:
         return "an expression"
+    comma = "',' " if "COMMA" in expected else ""
+    if "BAR" in expected and "RPAR" not in expected and "RSQB" not in expected:
+        return "an operator or '|'"  # inside |...|
     bracket = _open_bracket(before)
     if bracket is None:
         return "an operator or the end of the expression"
     closer = ")" if bracket == "(" else "]"
-    comma = "',' " if "COMMA" in expected else ""
     return f"an operator, {comma}or '{closer}'" if comma else f"an operator or '{closer}'"
+
+
+#: Characters that look like the language's but are not, and what to write instead.
+_LOOKALIKES = {
+    "–": "a dash: write - for minus", "—": "a dash: write - for minus",
+    "π": "write pi", "∗": "write * (or ·)", "∑": "write sum(...)", "Σ": "write sum(...)",
+    "‖": "write norm(x)", "∛": "write x^(1/3) (or cbrt as a power)", "′": "names are "
+    "letters, digits and _: write x1, not x′", "'": "names are letters, digits and _: "
+    "write x1, not x'",
+}
+#: The operator before an error, as written (longest first): '**=', '+=', '**', '+', ...
+_OPERATOR_BEFORE = re.compile(r"(\*\*=|[-+*/@^·×⋅÷−]=|\*\*|[-+*/^@=,(\[|√·×⋅÷−])\Z")
+_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\Z")
+
+
+def _unexpected_character(ch: str) -> str:
+    """The message for a character that no terminal matches, with a hint if one fits."""
+    shown = repr(ch) if not ch.isprintable() or ch in "'\"" else f"'{ch}'"
+    hint = _LOOKALIKES.get(ch)
+    if hint is None and not ch.isascii():
+        import unicodedata
+
+        kind = unicodedata.decomposition(ch).split(" ")[0]
+        if kind == "<super>":
+            hint = "only superscript digits (and ⁻) are powers: write x^n"
+        elif kind == "<sub>":
+            hint = "subscripts are not part of names: write x1 for x₁"
+    return f"unexpected character {shown}" + (f" ({hint})" if hint else "")
 
 
 def _parse_error(text: str, pos: int, tok: Token | None, expected: set[str],
                  what: str) -> ParseError:
     """A message for a character no terminal matches (``tok`` None) or a misplaced token."""
     if tok is None:
-        ch = text[pos]
-        shown = repr(ch) if not ch.isprintable() or ch in "'\"" else f"'{ch}'"
-        return ParseError(f"unexpected character {shown}", source=text, pos=pos, what=what)
+        return ParseError(_unexpected_character(text[pos]), source=text, pos=pos, what=what)
     tok_type = tok.type
     if tok_type == END:  # the caret goes right after the last character
         pos = len(text.rstrip())
     # The last token before the error decides the clearest wording.
     before = text[:pos].rstrip()
-    prev = before[-1:] if before else ""
     found = _describe_token(tok)
     wants = _expected(expected, before)
-    if wants == "an expression" and prev and prev in "+-*/^@=,([":
-        op = "**" if before.endswith("**") else prev
-        msg = f"expected an expression after '{op}', found {found}"
+    operator = _OPERATOR_BEFORE.search(before)
+    word = _WORD_BEFORE.search(before)
+    if word and word.group(1) in FUNCTIONS and tok_type in ("NAME", "NUMBER", "NUMBERS",
+                                                              "BAR"):
+        pos = word.start()  # sin x: the function is the culprit
+        msg = _function_as_value(word.group(1), text, word.end())
+    elif tok_type == "UPDATE":
+        msg = (f"unexpected '{tok}': it updates a bound name, like c {tok} 1 (c = c "
+               f"{tok.value[:-1]} 1)")
+    elif wants == "an expression" and operator:
+        msg = f"expected an expression after '{operator.group()}', found {found}"
     elif not before:
         msg = f"expected an expression, found {found}"
         if tok_type == "EQUAL":
             msg = "unexpected '=': a binding needs a name on its left, like q = x + y"
     else:
         msg = f"unexpected {found}: expected {wants}"
-        if tok_type == "RPAR" and "RPAR" not in expected:
+        inside_bars = wants.endswith("'|'")
+        if tok_type == "RPAR" and "RPAR" not in expected and not inside_bars:
             msg = "unmatched ')'"
-        elif tok_type == "RSQB" and "RSQB" not in expected:
+        elif tok_type == "RSQB" and "RSQB" not in expected and not inside_bars:
             msg = "unmatched ']'"
         elif tok_type == "EQUAL":
             msg = "unexpected '=': a binding needs a name on its left, like q = x + y"
-        elif tok_type in ("NAME", "NUMBER", "LPAR") and "STAR" in expected:
+        elif tok_type in ("NAME", "NUMBER", "LPAR", "NUMBERS", "BAR") and (
+                "STAR" in expected or tok_type == "BAR"):
             msg += " (write * between factors: 2*x, not 2x)"
     return ParseError(msg, source=text, pos=pos, what=what)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .graphs import Graph, Node
+from .graphs import Graph, Node, written_name
 from .ops import CONST, CONSTANTS, IDENTITY, NEG, POW, STACK, VAR
 
 #: Precedence of atoms: names, numbers, calls, brackets; they never need parentheses.
@@ -65,12 +65,18 @@ def literal_precedence(value: Any) -> int:
 
 
 class _Printer:
-    """Writes nodes of one graph; names stand for variables and let-bound nodes."""
+    """Writes nodes of one graph; names stand for variables and let-bound nodes.
 
-    def __init__(self, graph: Graph) -> None:
+    A rebound name is written as the language writes it (every version of c is ``c``; in
+    statement order each use means the version bound last), or with ``versions`` as the
+    output shows it (``c#1``).
+    """
+
+    def __init__(self, graph: Graph, versions: bool = False) -> None:
         self.graph = graph
         self.nodes = graph.nodes
-        self.bound = {i: name for name, i in graph.bindings.items()}
+        self.bound = {i: name if versions else written_name(name)
+                      for name, i in graph.bindings.items()}
 
     def named(self, i: int) -> str | None:
         """The name a use of node ``i`` is written as (variables, let-bound nodes), or None."""
@@ -178,15 +184,26 @@ def _joined(args: list) -> list:
 def to_text(graph: Graph, exact: bool = True) -> str:
     """The canonical text of ``graph``: parsing it gives the same graph, node for node.
 
-    ``exact=False`` writes the same function without keeping node ids (a graph built by a
-    program rather than parsed, such as a derivative): variables are never statements of
-    their own.
+    Its :func:`statements`, separated by ``; ``. ``exact=False`` writes the same function
+    without keeping node ids (a graph built by a program rather than parsed, such as a
+    derivative): variables are never statements of their own.
+    """
+    return "; ".join(statements(graph, exact))
 
-    Statements, in node order: each let-bound name (``q = x + y``), each node nothing uses
-    that has no name (an expression statement, or the output), each variable first written
-    as a statement of its own (``x; y + x``), and, if the output is a name bound earlier,
-    that name last. ``ValueError`` for what the language cannot write (a nan
-    constant).
+
+def expression_text(graph: Graph, i: int) -> str:
+    """Node ``i`` in canonical ASCII text, names as the output shows them (``c#1 + 1``)."""
+    return _Printer(graph, versions=True).expression(i)
+
+
+def statements(graph: Graph, exact: bool = True) -> list[str]:
+    """The statements of the canonical text of ``graph`` (``exact``: see :func:`to_text`).
+
+    In node order: each let-bound name (``q = x + y``; a name bound again, ``c = c + 1``,
+    once per version), each node nothing uses that has no name (an expression statement, or
+    the output), each variable first written as a statement of its own (``x; y + x``), and,
+    if the output is a name bound earlier, that name last. ``ValueError`` for what the
+    language cannot write (a nan constant).
     """
     nodes = graph.nodes
     if not nodes or not 0 <= graph.output < len(nodes):
@@ -207,21 +224,21 @@ def to_text(graph: Graph, exact: bool = True) -> str:
             roots[i] = True  # written before, outside, the statement of its first use
         if roots[i]:
             following = i
-    statements = []
+    lines: list[str] = []
     last = -1
     for node in nodes:
         i = node.id
         if not roots[i]:
             continue
         if i in printer.bound:
-            statements.append(f"{printer.bound[i]} = {printer.expression(i)}")
+            lines.append(f"{printer.bound[i]} = {printer.expression(i)}")
         else:
-            statements.append(printer.expression(i))
+            lines.append(printer.expression(i))
         last = i
     if last != graph.output:
         name = printer.named(graph.output)
         if name is None:
             raise ValueError(f"the output, node {graph.output}, is used by a later node but "
                              "has no name")
-        statements.append(name)
-    return "; ".join(statements)
+        lines.append(name)
+    return lines

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import cgcli
+from cgcli.printer import statements
 
 # --- settings -----------------------------------------------------------------------------
 
@@ -199,6 +200,11 @@ def program(draw: st.DrawFn) -> str:
     for i in range(draw(st.integers(0, 2))):
         statements.append(f"q{i} = {draw(scalar_expr(names, depth=2))}")
         names = (*names, f"q{i}", f"q{i}")  # bound names are drawn more often
+    if len(names) > len(VARIABLES) and draw(st.booleans()):  # rebinding: a new version
+        name, op = names[-1], draw(st.sampled_from("+-*"))
+        rhs = draw(scalar_expr(names, depth=1))
+        statements.append(draw(st.sampled_from((f"{name} {op}= {rhs}",
+                                                 f"{name} = {name} {op} ({rhs})"))))
     out = draw(scalar_expr(names, top=True))
     if len(names) > len(VARIABLES):  # use the last binding in the output
         out = f"({out}) {draw(st.sampled_from('+-*'))} {names[-1]}"
@@ -315,6 +321,19 @@ def test_parse_is_deterministic(text: str, other: str) -> None:
     first = _structure(cgcli.parse(text))
     cgcli.parse(other)  # nothing may leak from one parse into the next
     assert _structure(cgcli.parse(text)) == first
+
+
+@examples(150)
+@given(text=program())
+def test_canonical_text_parses_back_to_the_same_graph(text: str) -> None:
+    """What ``cgcli fmt`` prints (with and without ``--lines``): the same nodes, names and
+    constants, rebound names included."""
+    def same(graph: cgcli.Graph) -> list[tuple]:
+        return [row[:5] for row in _structure(graph)[:-3]] + _structure(graph)[-3:]
+
+    graph = cgcli.parse(text)
+    for sep in ("; ", "\n"):
+        assert same(cgcli.parse(sep.join(statements(graph)))) == same(graph)
 
 
 @examples(100)

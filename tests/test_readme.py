@@ -1,6 +1,6 @@
 """The README's transcripts in 'What it prints', 'Derivatives as formulas', 'Scripts and many
-points' and 'Errors and exit codes' are what the installed tool prints, character for
-character (a block indented in a list item too)."""
+points', 'The expression language' and 'Errors and exit codes' are what the installed tool
+prints, character for character (a block indented in a list item too)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTIONS = ("## What it prints", "## Derivatives as formulas", "## Scripts and many points",
-            "## Errors and exit codes")
+            "## The expression language", "## Errors and exit codes")
 
 
 def transcripts() -> list[tuple[str, list[tuple[str, str]]]]:

@@ -69,7 +69,7 @@ def _main(
 #: the command line may need them: that keeps ``cgcli grad`` ~20 ms quicker to start.
 app.add_typer(grad.app)
 app.add_typer(language.app)
-CORE_COMMANDS = frozenset({"grad", "eval", "functions"})
+CORE_COMMANDS = frozenset({"grad", "eval", "functions", "fmt"})
 #: The other command modules, in the order ``--help`` lists their commands.
 MODULES = ("teach", "calculus", "exercises", "plot")
 _GLOBAL_WITH_VALUE = frozenset({"--color", "--convention"})

@@ -139,6 +139,16 @@ def read_expression(expr: str) -> str:
     return text
 
 
+def parse_expression(expr: str) -> Any:
+    """Parse EXPR (or read it: ``-``, ``@FILE``); print the parser's notes."""
+    from ..parser import parse
+
+    graph = parse(read_expression(expr))
+    for message in graph.notes:
+        note(message)
+    return graph
+
+
 def load(expr: str, at: list[str] | None,
          at_file: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Parse EXPR (or read it: ``-``, ``@FILE``) and the values (``--at-file``, then ``--at``);
@@ -153,6 +163,8 @@ def load(expr: str, at: list[str] | None,
         values = parse_at(at)
         if at_file:
             values = {**read_at_file(at_file), **values}
+    for message in graph.notes:
+        note(message)
     for name in values:
         if name not in graph.variables:
             why = "is bound in the expression" if name in graph.bindings else "is not used"

@@ -64,8 +64,8 @@ AtFile = Annotated[str | None, typer.Option(
          "--at options override it.")]
 Wrt = Annotated[list[str] | None, typer.Option(
     "--wrt", metavar="NAME", show_default=False,
-    help="Only the gradient with respect to NAME (a variable or let-bound name). "
-         "Repeatable.")]
+    help="Only the gradient with respect to NAME (a variable or let-bound name; c#1, c#2 "
+         "for the earlier versions of a name bound again). Repeatable.")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", case_sensitive=False, help="Output format.")]
 ReportFormatOpt = Annotated[ReportFormat, typer.Option(

@@ -63,7 +63,7 @@ def checks_table(ev: Evaluation, checks: Sequence[Check], console: Any, precisio
                      [(correct, "")],
                      [("right" if right else "wrong", RIGHT_STYLE if right else WRONG_STYLE)]])
     header = ["name", "checks", "answer", "correct", "result"]
-    lines = [[(" ".join(ev.graph.source[:400].split()), "bold")]]
+    lines = [[(ev.graph.one_line(), "bold")]]
     width = console.width if console.color_system is not None else None
     lines += box_lines(header, rows, [False, False, True, True, False], width)
     for c in checks:

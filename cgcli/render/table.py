@@ -115,7 +115,7 @@ def render(ev: Evaluation, console: Any, *, precision: int = 4,
     shown = nodes if max_rows is None or len(nodes) <= max_rows else nodes[:max_rows]
     header = ["id", "op", "node", "value"] + ([f"∂{out}/∂node"] if grads is not None else [])
     right = [True, False, False, True, True]
-    title = " ".join(graph.source[:400].split())
+    title = graph.one_line()
     lines: list[list[Segment]] = [[(title if len(title) <= 200 else title[:199] + "…", "bold")]]
     width = console.width if console.color_system is not None else None
     with no_gc():  # several lists per row: see graph.no_gc
