@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import NumericFault, all_finite, differentiate, forward
+from .engine import NumericFault, all_finite, check_variables, differentiate, forward
 from .errors import NameError_, ShapeError, ValueInputError
 from .graphs import Graph
 
@@ -57,14 +57,7 @@ def check(graph: Graph, start: Mapping[str, Any], *, lr: float = DEFAULT_LR,
     names = list(wrt) if wrt else list(graph.variables)
     if not names:
         raise ValueInputError("the expression has no variable to descend on")
-    for name in names:
-        if name in graph.bindings:
-            raise NameError_(f"--wrt {name}: '{name}' is bound in the expression; descend "
-                             "moves variables only")
-        if name not in graph.variables:
-            known = ", ".join(graph.variables) or "none"
-            raise NameError_(f"--wrt {name}: the expression has no variable '{name}' "
-                             f"(its variables: {known})")
+    check_variables(graph, names, "descend moves variables only")
     if len(set(names)) != len(names):
         raise ValueInputError("a --wrt variable is given twice")
     for name in graph.variables:

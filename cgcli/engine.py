@@ -309,6 +309,18 @@ def check_wrt(graph: Graph, wrt: Iterable[str]) -> None:
                              f"'{name}' (it has: {known})")
 
 
+def check_variables(graph: Graph, names: Iterable[str], bound: str) -> None:
+    """Raise an input error for a ``--wrt`` name that is not a variable of the expression;
+    ``bound`` says why a let-bound name cannot be one (the command's own words)."""
+    for name in names:
+        if name in graph.bindings:
+            raise NameError_(f"--wrt {name}: '{name}' is bound in the expression; {bound}")
+        if name not in graph.variables:
+            known = ", ".join(graph.variables) or "none"
+            raise NameError_(f"--wrt {name}: the expression has no variable '{name}' "
+                             f"(its variables: {known})")
+
+
 def evaluate(graph: Graph, inputs: Mapping[str, Any]) -> Evaluation:
     """Run the forward pass."""
     return Evaluation(graph, forward(graph, inputs))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import NumericFault, differentiate, forward
+from .engine import NumericFault, check_variables, differentiate, forward
 from .errors import LimitError, NameError_, ShapeError, ValueInputError
 from .graphs import Graph
 
@@ -95,14 +95,8 @@ def _check_variables(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, Any])
         raise ValueInputError("plot draws one variable (--wrt x) or two (--wrt x --wrt y)")
     if len(set(wrt)) != len(wrt):
         raise ValueInputError(f"--wrt {wrt[0]} is given twice")
+    check_variables(graph, wrt, "only a variable can be swept over a range")
     for name in wrt:
-        if name in graph.bindings:
-            raise NameError_(f"--wrt {name}: '{name}' is bound in the expression; only a "
-                             "variable can be swept over a range")
-        if name not in graph.variables:
-            known = ", ".join(graph.variables) or "none"
-            raise NameError_(f"--wrt {name}: the expression has no variable '{name}' "
-                             f"(its variables: {known})")
         if name in fixed:
             raise ValueInputError(f"--at {name}: '{name}' is the variable swept over the "
                                   "range; give its range with --from and --to instead")

@@ -1,13 +1,16 @@
-"""Shared fixtures: ``cli`` runs the real command line in-process."""
+"""Shared fixtures and helpers: ``cli`` runs the real command line in-process."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
+import cgcli
+from cgcli.check import CheckResult
 from cgcli.cli.app import main
 
 # No deadline: a test's speed is no property of the code under test (benchmarks measure
@@ -35,3 +38,15 @@ def cli(capsys: pytest.CaptureFixture) -> Run:
         return code, out, err
 
     return run
+
+
+def judged_ok(report: CheckResult) -> bool:
+    """Every element judged (no kink, nothing undefined) and within the tolerance."""
+    return bool(report.elements) and all(e.status == "ok" for e in report.elements)
+
+
+def structure(graph: cgcli.Graph) -> tuple:
+    """Ops, inputs, names and constant bits of every node, without source positions."""
+    rows = [(n.op.name, n.inputs, n.name, None if n.value is None else
+             np.asarray(n.value, dtype=np.float64).tobytes()) for n in graph]
+    return rows, graph.output, dict(graph.bindings), dict(graph.variables)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import judged_ok, structure
 
 import cgcli
-from cgcli.check import CheckResult, check
+from cgcli.check import check
 from cgcli.errors import CgcliError, NameError_, ParseError
 from cgcli.printer import to_text
 
@@ -147,15 +148,3 @@ def test_pasted_notation_in_explain_ascii_and_latex(cli) -> None:
     assert "df/d(x^2) * d(x^2)/dx = 1 * (2*x^(2-1)) = 1 * (2*2^(2-1)) = 4" in out
     code, out, _ = cli("explain", "x² + 3·x", "--at", "x=2", "--format", "latex")
     assert code == 0 and "²" not in out.split("\n", 1)[1] and "·" not in out.split("\n", 1)[1]
-
-
-def judged_ok(report: CheckResult) -> bool:
-    """Every element judged (no kink, nothing undefined) and within the tolerance."""
-    return bool(report.elements) and all(e.status == "ok" for e in report.elements)
-
-
-def structure(graph: cgcli.Graph) -> tuple:
-    """Ops, inputs, names and constant bits of every node, without source positions."""
-    rows = [(n.op.name, n.inputs, n.name, None if n.value is None else
-             np.asarray(n.value, dtype=np.float64).tobytes()) for n in graph]
-    return rows, graph.output, dict(graph.bindings), dict(graph.variables)

@@ -8,9 +8,10 @@ import re
 
 import numpy as np
 import pytest
+from conftest import judged_ok, structure
 
 import cgcli
-from cgcli.check import CheckResult, check
+from cgcli.check import check
 from cgcli.errors import NameError_, ParseError
 from cgcli.printer import to_text
 
@@ -191,15 +192,3 @@ def test_ten_thousand_rebindings_are_linear_and_name_every_version() -> None:
     assert len(g.bindings) == n + 1 and f"c#{n}" in g.bindings and "c" in g.bindings
     assert float(cgcli.evaluate(g, x=0.5).value) == n + 0.5
     assert cgcli.parse(to_text(g)).bindings == g.bindings
-
-
-def judged_ok(report: CheckResult) -> bool:
-    """Every element judged (no kink, nothing undefined) and within the tolerance."""
-    return bool(report.elements) and all(e.status == "ok" for e in report.elements)
-
-
-def structure(graph: cgcli.Graph) -> tuple:
-    """Ops, inputs, names and constant bits of every node, without source positions."""
-    rows = [(n.op.name, n.inputs, n.name, None if n.value is None else
-             np.asarray(n.value, dtype=np.float64).tobytes()) for n in graph]
-    return rows, graph.output, dict(graph.bindings), dict(graph.variables)
