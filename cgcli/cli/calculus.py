@@ -34,6 +34,7 @@ from .options import (
     ReportFormatOpt,
     Strict,
 )
+from .progress import phase
 
 app = typer.Typer()
 
@@ -97,8 +98,9 @@ def diff(
         if raw and not (wrt and len(wrt) == 1) and len(graph.variables) != 1:
             raise ValueInputError("--raw prints one formula: choose it with --wrt NAME "
                                   f"(variables: {', '.join(graph.variables) or 'none'})")
-        result = differentiate(graph, wrt, order, values, use_sympy=simplify,
-                               shapes=_shapes(shape))
+        with phase("differentiating"):  # SymPy's simplification included
+            result = differentiate(graph, wrt, order, values, use_sympy=simplify,
+                                   shapes=_shapes(shape))
         _finite(result, strict)
     for line in result.notes:
         note(line)
@@ -179,7 +181,8 @@ def hessian(
         from ..derivatives import hessian as second
 
         graph, values = load(expr, at, at_file)
-        h = second(graph, values)
+        with phase("differentiating"):
+            h = second(graph, values)
         from ..engine import all_finite
 
         if not all_finite(h.matrix):
