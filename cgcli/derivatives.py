@@ -22,7 +22,7 @@ from typing import Any
 
 from .engine import backward, check_wrt, forward
 from .errors import NameError_, ShapeError, ValueInputError
-from .graphs import Graph
+from .graphs import Graph, written_name
 from .ops import CONST
 from .printer import to_text
 from .record import extract, record_backward
@@ -155,9 +155,53 @@ def diff(graph: Graph, wrt: Sequence[str] | None = None, order: int = 1,
                        tuple(notes))
 
 
+#: A formula that, written out in full, would have more than this many nodes, and more than
+#: ``BLOWUP`` times its graph's, names its shared parts instead (``t1 = sin(x); ...``):
+#: spelled out, the derivative of a chain n deep has n² nodes and each order multiplies the
+#: text by ~8, while the graph grows linearly (about 2x per order).
+SPELLED_OUT, BLOWUP = 10_000, 10
+
+
+def spelled_out(g: Graph, cap: int = 1 << 62) -> int:
+    """How many nodes the text of ``g`` writes (let-bound nodes once), up to ``cap``."""
+    size = [0] * len(g.nodes)
+    named = set(g.bindings.values())
+    for node in g.nodes:
+        n = 1 + sum(1 if j in named else size[j] for j in node.inputs)
+        size[node.id] = min(n, cap)
+    return size[g.output]
+
+
+def name_shared_parts(g: Graph) -> int:
+    """Bind every part of ``g`` that is used more than once (an operation, not a leaf) to a
+    new name, ``t1``, ``t2``, ..., so that the text writes it once; the number named."""
+    uses = [0] * len(g.nodes)
+    for node in g.nodes:
+        for j in node.inputs:
+            uses[j] += 1
+    taken = set(g.variables) | {written_name(n) for n in g.bindings}
+    named = set(g.bindings.values())
+    count, k = 0, 0
+    for node in g.nodes:
+        if uses[node.id] > 1 and node.inputs and node.id not in named:
+            k += 1
+            while f"t{k}" in taken:
+                k += 1
+            g.bindings[f"t{k}"] = node.id
+            count += 1
+    return count
+
+
 def _text(g: Graph, point: Mapping[str, Any], use_sympy: bool,
           budget: float) -> tuple[str, str, str]:
     """(text, "sympy" or "cgcli", a note): SymPy's simplified form where it helps."""
+    size = spelled_out(g, cap=SPELLED_OUT * BLOWUP * (len(g.nodes) + 1))
+    if size > max(SPELLED_OUT, BLOWUP * len(g.nodes)) and name_shared_parts(g):
+        note = ("written out in full it would repeat its parts (" +
+                (f"{size:,} operations" if size < SPELLED_OUT * BLOWUP * (len(g.nodes) + 1)
+                 else "too many to count") +
+                "): its shared parts are named, t1, t2, ..., and SymPy is not asked")
+        return to_text(g, exact=False), "cgcli", note
     own = to_text(g, exact=False)
     scalar = not g.makes_arrays() and all(_is_scalar(point[v]) for v in g.variables)
     if not (use_sympy and scalar):
