@@ -15,7 +15,10 @@ A failing element is not a failure where finite differences are no fair judge:
 * ``kink``: within ±h an op of the registry crosses one of its kinks (relu or abs at 0, a
   change of winner in max/min, ... — ``Op.kinks``), or the one-sided differences disagree by
   a jump that does not shrink with the step (a kink the registry does not know of);
-* ``undefined``: the function is not finite within ±h (log or sqrt at 0, ...).
+* ``undefined``: the function is not finite within ±h (log or sqrt at 0, ...);
+* ``rounding``: the difference agrees within what rounding the function's value can move
+  it (``ROUNDING`` of |f| in each evaluation), and that is more than the tolerance: central
+  differences cannot judge this element (x[0] of ``sum(x^2)`` when the sum is 1e10).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .engine import all_finite, backward, forward
+from .errors import NameError_
 from .graphs import Graph
 from .jacobian import jacobian
 from .numbers import abbreviate
@@ -34,6 +38,9 @@ from .numbers import abbreviate
 #: The relative step: the cube root of float64's machine epsilon.
 STEP = float(np.finfo(np.float64).eps) ** (1 / 3)
 DEFAULT_TOL = 1e-5
+#: How far rounding may move f's value in each evaluation, relative to |f|: a few units in
+#: the last place, for both sides of the difference.
+ROUNDING = 8 * float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ class Element:
     step: float  #: h
     abs_error: float  #: largest |analytic - numeric| over the output's elements
     rel_error: float  #: largest |analytic - numeric| / max(|analytic|, |numeric|)
-    status: str  #: "ok", "fail", "kink" or "undefined"
+    status: str  #: "ok", "fail", "kink", "undefined" or "rounding"
     note: str = ""
 
     @property
@@ -68,6 +75,7 @@ class VariableCheck:
     failures: int
     kinks: int
     undefined: int
+    rounding: int = 0  #: not judged: rounding of f hides the difference
 
     @property
     def status(self) -> str:
@@ -121,6 +129,8 @@ def check(graph: Graph, inputs: Mapping[str, Any], tol: float = DEFAULT_TOL,
 
     ``order=2`` checks the Hessian (:func:`cgcli.derivatives.hessian`) against central
     differences of the gradient: its column for x[k] is d(gradient)/d(x[k])."""
+    if not graph.variables:
+        raise NameError_("the expression has no variable: there is no derivative to check")
     probe = _Probe(graph, inputs, order)
     if order == 1:
         jac = jacobian(graph, probe.values)
@@ -191,7 +201,11 @@ class _Probe:
         crossed = [i for i, side in self.sides.items()
                    if _sides(self.graph, plus).get(i) != side
                    or _sides(self.graph, minus).get(i) != side]
-        agrees = bool(np.all(np.abs(a - fd) <= tol * np.maximum(1.0, big)))
+        allowed = tol * np.maximum(1.0, big)
+        agrees = bool(np.all(np.abs(a - fd) <= allowed))
+        with np.errstate(all="ignore"):  # what rounding f to a float can move fd by
+            noise = ROUNDING * np.maximum(np.maximum(np.abs(fp), np.abs(fm)),
+                                          np.abs(self.f0)) / abs(hp - hm)
         if not (all_finite(fp) and all_finite(fm) and all_finite(self.f0)):
             status, note = "undefined", f"the function is not finite within ±{h:.1e}"
         elif crossed or not agrees:
@@ -202,6 +216,11 @@ class _Probe:
             if crossed:
                 where = ", ".join(self.graph.label(i, 30) for i in crossed[:3])
                 status, note = "kink", f"a kink of {where} within ±{h:.1e}: {sides}"
+            elif np.all(np.abs(a - fd) <= allowed + noise):
+                status, note = "rounding", (
+                    f"f rounded to a float moves central differences by up to "
+                    f"{_brief(np.max(noise))}, more than the tolerance: reverse mode "
+                    f"{_brief(a)}, central differences {_brief(fd)}")
             elif self.jumps(name, k, h, right - left, tol * max(1.0, float(np.max(big)))):
                 status, note = "kink", f"a kink within ±{h:.1e}: {sides}"
             else:
@@ -234,4 +253,5 @@ def _summary(name: str, shape: tuple[int, ...], elements: list[Element]) -> Vari
     return VariableCheck(
         name, shape, len(mine), worst([e.abs_error for e in judged]),
         worst([e.rel_error for e in judged]), sum(e.status == "fail" for e in mine),
-        sum(e.status == "kink" for e in mine), sum(e.status == "undefined" for e in mine))
+        sum(e.status == "kink" for e in mine), sum(e.status == "undefined" for e in mine),
+        sum(e.status == "rounding" for e in mine))

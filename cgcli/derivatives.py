@@ -16,16 +16,20 @@ Shapes come from the values given (``--at``); a variable without one is a scalar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import backward, check_wrt, forward
-from .errors import NameError_, ShapeError, ValueInputError
+from .errors import LimitError, NameError_, ShapeError, ValueInputError
 from .graphs import Graph, written_name
 from .ops import CONST
 from .printer import to_text
 from .record import extract, record_backward
+
+#: The most elements a --shape may have (its placeholder values are held in memory).
+MAX_SHAPE = 10_000_000
 
 #: The SymPy budget, in seconds: with SymPy's import, a 1,000-operation formula answers in
 #: about 3 s.
@@ -67,6 +71,11 @@ def _point(graph: Graph, at: Mapping[str, Any],
         elif shapes.get(name):
             import numpy as np
 
+            size = math.prod(shapes[name])
+            if size > MAX_SHAPE:
+                raise LimitError(f"--shape {name}={'x'.join(map(str, shapes[name]))}: "
+                                 f"{size:,} elements; at most {MAX_SHAPE:,} (the formula is "
+                                 "the same for any size: a small shape will do)")
             point[name] = np.ones(shapes[name])
         else:
             point[name] = 1.0
@@ -144,12 +153,11 @@ def diff(graph: Graph, wrt: Sequence[str] | None = None, order: int = 1,
     notes: list[str] = []
     formulas = []
     for name, g in graphs.items():
-        text, by, note = _text(g, point, use_sympy, budget)
+        given = {v: at[v] for v in g.variables} if all(v in at for v in g.variables) else None
+        value = None if given is None else forward(g, given)[g.output]
+        text, by, note = _text(g, point, use_sympy, budget, given, value)
         if note:
             notes.append(f"∂/∂{name}: {note}")
-        value = None
-        if all(v in at for v in g.variables):
-            value = forward(g, {v: at[v] for v in g.variables})[g.output]
         formulas.append(Formula(name, order, g, text, by, value))
     return Derivatives(graph.source, graph.output_name, order, at, tuple(formulas),
                        tuple(notes))
@@ -192,9 +200,11 @@ def name_shared_parts(g: Graph) -> int:
     return count
 
 
-def _text(g: Graph, point: Mapping[str, Any], use_sympy: bool,
-          budget: float) -> tuple[str, str, str]:
-    """(text, "sympy" or "cgcli", a note): SymPy's simplified form where it helps."""
+def _text(g: Graph, point: Mapping[str, Any], use_sympy: bool, budget: float,
+          given: Mapping[str, Any] | None = None, value: Any = None) -> tuple[str, str, str]:
+    """(text, "sympy" or "cgcli", a note): SymPy's simplified form where it helps; never
+    one that names other variables, or that gives another ``value`` at the ``given``
+    point (SymPy cancels x/x to 1, which is nan at x = 0)."""
     size = spelled_out(g, cap=SPELLED_OUT * BLOWUP * (len(g.nodes) + 1))
     if size > max(SPELLED_OUT, BLOWUP * len(g.nodes)) and name_shared_parts(g):
         note = ("written out in full it would repeat its parts (" +
@@ -213,12 +223,29 @@ def _text(g: Graph, point: Mapping[str, Any], use_sympy: bool,
     if result.text is None:
         return own, "cgcli", result.note
     try:
-        parse(result.text)
+        back = parse(result.text)
     except Exception:  # a printing gap: cgcli's own text is always right
+        return own, "cgcli", "SymPy's form did not parse back: written by cgcli"
+    if not set(back.variables) <= set(g.variables):
         return own, "cgcli", "SymPy's form did not parse back: written by cgcli"
     if len(result.text) > len(own):  # keep cgcli's own form where SymPy's is longer
         return own, "cgcli", ""
+    if given is not None and not _same_number(
+            forward(back, {v: given[v] for v in back.variables})[back.output], value):
+        return own, "cgcli", (f"SymPy's simpler form, {result.text}, has another value at "
+                              "this point: written by cgcli")
     return result.text, "sympy", result.note
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    """Equal to within rounding, nan and inf included (arrays: every element)."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.isclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)))
 
 
 # --- Hessians --------------------------------------------------------------------------------
@@ -250,6 +277,8 @@ def hessian(graph: Graph, at: Mapping[str, Any]) -> Hessian:
     graph, differentiated once more by one reverse pass per element."""
     import numpy as np
 
+    if not graph.variables:
+        raise NameError_("the expression has no variable: a Hessian needs one")
     missing = [name for name in graph.variables if name not in at]
     if missing:
         raise NameError_(f"no value for variable '{missing[0]}': a Hessian is taken at a "

@@ -52,8 +52,8 @@ def check(graph: Graph, start: Mapping[str, Any], *, lr: float = DEFAULT_LR,
         raise ValueInputError(f"--lr {lr:g}: the learning rate must be a positive number")
     if not (math.isfinite(momentum) and momentum >= 0):
         raise ValueInputError(f"--momentum {momentum:g}: momentum must be 0 or more")
-    if math.isnan(tol) or tol < 0:
-        raise ValueInputError(f"--tol {tol:g}: the tolerance must be 0 or more")
+    if not (math.isfinite(tol) and tol >= 0):
+        raise ValueInputError(f"--tol {tol:g}: the tolerance must be a number, 0 or more")
     names = list(wrt) if wrt else list(graph.variables)
     if not names:
         raise ValueInputError("the expression has no variable to descend on")

@@ -39,6 +39,8 @@ def jacobian(graph: Graph, values: list, wrt: Iterable[str] | None = None,
     backward pass (a hook for a display: the library draws nothing).
     """
     ids = targets(graph, wrt)
+    if not ids:
+        raise NameError_("the expression has no variable to differentiate with respect to")
     out_shape = np.shape(values[graph.output])
     if not out_shape:
         grads = backward(graph, values)

@@ -230,11 +230,13 @@ POS = register(Op(
 
 def _pow_vjp(xp: Any, g: Array, out: Array, a: Array, b: Array) -> tuple:
     # PyTorch's pow_backward: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0.
-    # JAX: d/da has no exception (0·0^-1 is nan at a = b = 0); d/db is 0 wherever a == 0.
+    # JAX: d/da has no exception (0·0^-1 is nan at a = b = 0); d/db is a^b·log(a with 0
+    # replaced by 1): 0 where a == 0 and b >= 0, 0·inf = nan where a == 0 and b < 0.
     zero = xp.eq(a, 0.0)
     da = xp.kink(xp.eq(b, 0.0), 0.0, b * xp.pow(a, b - 1.0), jax=FORMULA, at="pow at a = b = 0")
-    db = xp.pow(a, b) * xp.log(a)
-    db = xp.kink(zero * xp.step(-b), FORMULA, db, jax=0.0, at="pow at a = 0, b < 0")
+    out_b = xp.pow(a, b)
+    db = xp.kink(zero * xp.step(-b), FORMULA, out_b * xp.log(a),
+                 jax=out_b * xp.log(xp.where(zero, 1.0, a)), at="pow at a = 0, b < 0")
     db = xp.kink(zero * (1.0 - xp.step(-b)), 0.0, db)
     return g * da, g * db
 

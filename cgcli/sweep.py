@@ -81,13 +81,27 @@ class Sweep:
         return {self.wrt[0]: float(self.axes[0][col]), self.wrt[1]: float(self.axes[1][row])}
 
 
-def check_range(lo: float, hi: float, name: str) -> None:
-    """Raise an input error unless lo < hi, both finite."""
+#: The narrowest range drawn, relative to its ends (and absolutely): narrower, neighbouring
+#: samples and axis ticks would be the same float.
+NARROWEST = 1e-9, 1e-300
+
+
+def check_range(lo: float, hi: float, name: str, what: str = "--from {lo:g} must be less "
+                "than --to {hi:g}") -> None:
+    """Raise an input error unless lo < hi, both finite, and the range's width is a float
+    that is neither inf nor too narrow to sample (``what`` says how to order the ends)."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueInputError(f"the range of {name}, {lo:g} to {hi:g}, must be finite")
     if not lo < hi:
-        raise ValueInputError(f"the range of {name} is empty: --from {lo:g} must be less "
-                              f"than --to {hi:g}")
+        raise ValueInputError(f"the range of {name} is empty: " + what.format(lo=lo, hi=hi))
+    width = hi - lo
+    if not math.isfinite(width):
+        raise ValueInputError(f"the range of {name}, {lo:g} to {hi:g}, is wider than a float "
+                              "can hold: choose a narrower one")
+    if width < max(NARROWEST[0] * max(abs(lo), abs(hi)), NARROWEST[1]):
+        raise ValueInputError(f"the range of {name}, {lo!r} to {hi!r}, is too narrow to "
+                              f"sample: its width must be at least {NARROWEST[0]:g} of its "
+                              "ends")
 
 
 def _check_variables(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, Any]) -> None:
@@ -238,6 +252,12 @@ def view(x: np.ndarray, curves: Sequence[tuple[np.ndarray, np.ndarray | None]],
     of the samples) with half their span on each side, when those span less than a third
     of all. ``ylim`` sets the range instead.
     """
+    with np.errstate(all="ignore"):  # spans of huge values overflow to inf: no warnings
+        return _view(x, curves, ylim)
+
+
+def _view(x: np.ndarray, curves: Sequence[tuple[np.ndarray, np.ndarray | None]],
+          ylim: tuple[float, float] | None) -> View:
     x = np.asarray(x, dtype=np.float64)
     ys = [np.asarray(y, dtype=np.float64) for y, _ in curves]
     if ylim is not None:
@@ -268,7 +288,15 @@ def view(x: np.ndarray, curves: Sequence[tuple[np.ndarray, np.ndarray | None]],
         if high == low:  # a constant: a band around it
             pad = abs(low) * 0.1 or 1.0
             low, high = low - pad, high + pad
+        if low < -LARGEST_SHOWN or high > LARGEST_SHOWN:  # the span must stay a float
+            clipped = True
+            low, high = max(low, -LARGEST_SHOWN), min(high, LARGEST_SHOWN)
     return View(low, high, clipped, [joined(x, y, slope, high - low) for y, slope in curves])
+
+
+#: The largest |y| a chart's range reaches: its span, and the round numbers on its axis,
+#: stay finite floats (samples beyond are off the chart, as near a pole).
+LARGEST_SHOWN = 1e306
 
 
 def _finite_range(arrays: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -293,6 +321,8 @@ def shade_range(values: np.ndarray) -> tuple[float, float, bool]:
     if middle > 0 and hi - lo > 20 * middle:
         lo, hi = max(lo, p5 - middle), min(hi, p95 + middle)
         clipped = True
+    if lo < -LARGEST_SHOWN or hi > LARGEST_SHOWN:
+        lo, hi, clipped = max(lo, -LARGEST_SHOWN), min(hi, LARGEST_SHOWN), True
     if hi == lo:
         pad = abs(lo) * 0.1 or 1.0
         return lo - pad, hi + pad, clipped

@@ -234,6 +234,10 @@ def simplify(graph: Graph, root: int | None = None, budget: float = 2.5) -> Simp
             best = expr
             note = (f"SymPy's simplify ran out of its {budget:g} s: terms collected, not "
                     "simplified further")
+        sp = _sympy()
+        if best.has(sp.zoo, sp.nan, sp.I):  # no number of the language: cgcli's text stands
+            return Simplified(None, "SymPy's form is not a real number everywhere: written "
+                              "by cgcli")
         text = printer().doprint(best)
     except ValueError:
         return Simplified(None, "has vectors or matrices: written by cgcli, not SymPy")

@@ -134,8 +134,12 @@ class FloatNamespace(Namespace):
 
     @staticmethod
     def pow(a: float, b: float) -> float:
-        """C99 pow, as NumPy computes it: (-8)^(1/3) is nan, 0^-1 is inf, overflow ±inf."""
+        """C99 pow, as NumPy computes it: (-8)^(1/3) is nan, 0^-1 is inf, overflow ±inf, and
+        (-inf)^0.5 is nan (C99 says inf; NumPy's pow takes a negative base to a fraction as
+        nan even there)."""
         try:
+            if a == -inf and 0.0 < b < inf and b != math.floor(b):
+                return nan
             return math.pow(a, b)
         except ValueError:  # 0 to a negative power, or a negative base to a fraction
             if a == 0.0:

@@ -150,6 +150,24 @@ def test_not_finite_nearby_is_undefined(cli: Run) -> None:
                                     "finite nearby")
 
 
+def test_what_rounding_hides_is_not_judged(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """x[0] of sum(x^2) with x up to 3,000 moves f = 9e9 by 1.2e-5 at its step, a dozen
+    units in the last place: central differences cannot tell 2 from 1.9."""
+    at = "x=[" + ", ".join(str(k) for k in range(1, 3001)) + "]"
+    code, out, _ = cli("check", "sum(x^2)", "--at", at, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["passed"] and doc["variables"]["x"]["rounding"] > 0
+    hidden = [e for e in doc["elements"] if e["status"] == "rounding"]
+    assert {tuple(e["index"]) for e in hidden} >= {(0,), (1,)}  # the smallest terms
+    assert all(e["index"][0] < 300 for e in hidden)  # the large ones are judged
+    code, out, _ = cli("check", "sum(x^2)", "--at", at)
+    assert out.splitlines()[-1].endswith(" hidden by rounding")
+    # An error larger than rounding can hide is still a failure.
+    monkeypatch.setitem(REGISTRY, "pow", _broken("pow", 1.01))
+    code, out, _ = cli("check", "sum(x^2)", "--at", at, "--json")
+    assert code == 1 and json.loads(out)["variables"]["x"]["failures"] > 2500
+
+
 def test_the_step_follows_the_scale(cli: Run) -> None:
     big = check(cgcli.parse("y^2"), {"y": 1e5})
     assert big.passed and big.elements[0].step == pytest.approx(6.06e-6 * 1e5, rel=1e-2)

@@ -10,6 +10,7 @@ import re
 import struct
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -278,6 +279,34 @@ def test_ylim_sets_the_range_and_a_pole_is_clipped_with_a_note(cli: Run) -> None
     assert re.search(r"^\s*2 ┤", out, re.M) and re.search(r"^\s*-2 ┤", out, re.M)
 
 
+@pytest.mark.parametrize("args", [
+    ["x", "--from", "-8e307", "--to", "8e307"],  # values whose span is no float
+    ["1e308*sin(x)"],
+    ["x^2", "--ylim=-8.9e307,8.9e307"],  # round numbers past the ends would overflow
+    ["1e308*sin(x*y)", "--wrt", "x", "--wrt", "y"],
+])
+def test_values_near_the_largest_float_are_drawn(cli: Run, args: list[str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy warning reaches the user
+        code, out, err = cli("plot", *args, "--width", "40", "--height", "8")
+    assert code == 0 and "┤" in out and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [
+    ["plot", "1e308*sin(x)", "-o", "f.svg"],
+    ["plot", "1e308*sin(x*y)", "--wrt", "x", "--wrt", "y", "-o", "f.png"],
+    ["descend", "x^2", "--at", "x=1e308", "--lr", "1", "--plot", "f.svg"],
+])
+def test_a_figure_matplotlib_cannot_draw_is_an_input_error(cli: Run, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          args: list[str]) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(*args)
+    assert code == 2 and "Matplotlib draws up to about 1e+300" in err
+    assert "Traceback" not in err and not (tmp_path / args[-1]).exists()
+
+
 # --- figures -------------------------------------------------------------------------------
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -340,7 +369,11 @@ def test_data_to_a_json_file(cli: Run, tmp_path: Path) -> None:
     (["x", "--points", "1"], "--points 1: a plot needs at least 2 points"),
     (["x", "--from", "1e999"], "--from 1e999: the range must be finite"),
     (["x", "--from", "[1, 2]"], "--from [1, 2]: expected a number"),
-    (["x", "--ylim=2,1"], "LOW must be less than HIGH"),
+    (["x", "--ylim=2,1"], "LOW 2 must be less than HIGH 1"),
+    (["x", "--from", "-1e308", "--to", "1e308"], "wider than a float can hold"),
+    (["x", "--from", "0", "--to", "5e-324"], "too narrow to sample"),
+    (["x", "--from", "1", "--to", "1.0000000000000002"], "too narrow to sample"),
+    (["x", "--ylim=-1e308,1e308"], "wider than a float can hold"),
     (["x*y", "--wrt", "x", "--wrt", "y", "--from", "0", "--from", "1", "--from", "2"],
      "--from is given 3 times for 2 --wrt variables"),
     (["2"], "the expression has no variable to plot against"),

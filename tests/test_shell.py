@@ -136,3 +136,19 @@ def test_version_help_and_completion() -> None:
 ])
 def test_exit_codes(command: str, code: int) -> None:
     assert sh(command).returncode == code
+
+
+@pytest.mark.parametrize("command", [
+    'cgcli descend "(w-3)^2" --at w=0 --steps 100000 --format jsonl',  # Typer's path
+    'cgcli grad "x^2" --batch rows.csv --format csv',  # our own writes
+    'cgcli grad @sum.txt --at x=1 --color always',  # Rich's console
+    'cgcli grad @sum.txt --at x=1 --json',
+    'cgcli check "sum(x^2)" --at "x=[$(seq -s, 3000)]"',
+])
+def test_a_reader_that_leaves_early_is_no_error(command: str, tmp_path: Path) -> None:
+    """`| head -1` takes what it needs and leaves: exit 0, nothing on stderr (exit 1 means
+    'the answer is no' here, and pipefail would report it)."""
+    (tmp_path / "rows.csv").write_text("x\n" + "".join(f"{k}\n" for k in range(200_000)))
+    (tmp_path / "sum.txt").write_text("+".join(["x"] * 20_000))
+    proc = sh(f"set -o pipefail; {command} | head -1 > /dev/null", cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, "")

@@ -14,7 +14,7 @@ by Ctrl-C (Typer turns KeyboardInterrupt into exit 130).
 import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -103,14 +103,32 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="cgcli")  # usage errors: Click prints them and exits 2
     except BrokenPipeError:  # e.g. `| head`: the reader left, not an error of ours
-        sys.stderr.close()
-        sys.exit(0)
+        _reader_left()
+    except SystemExit as exc:
+        # Typer (as Click) turns a broken pipe into exit 1, which means "no" here, and
+        # leaves standard output wrapped to keep quiet (Click's PacifyFlushWrapper, which
+        # Typer 0.28 vendors: known by its name).
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            _reader_left()
+        raise
     except Exception as exc:  # a bug: one line, not a traceback
         if os.environ.get("CGCLI_DEBUG"):
             raise
         sys.stderr.write(f"cgcli: internal error: {type(exc).__name__}: {exc} "
                          "(a bug in cgcli; CGCLI_DEBUG=1 shows the traceback)\n")
         sys.exit(EXIT_INTERNAL)
+
+
+def _reader_left() -> NoReturn:
+    """Exit 0, quietly, when the reader of standard output has left (``| head -1``): the
+    output so far is what it asked for. Standard output goes to /dev/null first, so the
+    interpreter's last flush finds nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+    except (OSError, AttributeError, ValueError):  # no real file descriptor (a test's stream)
+        pass
+    sys.exit(0)
 
 
 run = main  # the console-script entry point

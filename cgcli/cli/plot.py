@@ -349,9 +349,10 @@ def _ylim(text: str | None) -> tuple[float, float] | None:
     parts = text.split(",")
     if len(parts) != 2:
         raise ValueInputError(f"--ylim {text}: expected LOW,HIGH, e.g. --ylim=-2,2")
+    from ..sweep import check_range
+
     lo, hi = (_number(p.strip(), "--ylim") for p in parts)
-    if not lo < hi:
-        raise ValueInputError(f"--ylim {text}: LOW must be less than HIGH")
+    check_range(lo, hi, "y (--ylim)", "LOW {lo:g} must be less than HIGH {hi:g}")
     return lo, hi
 
 

@@ -56,6 +56,8 @@ def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
     [lo, hi]: at least two when the range is not empty."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo]
+    if not math.isfinite(hi - lo):  # wider than a float holds: count in halves
+        return [2.0 * t for t in nice_ticks(lo / 2.0, hi / 2.0, count)]
     raw = (hi - lo) / max(count - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
     steps = [m * power for m in (10, 5, 2.5, 2, 1, 0.5, 0.25, 0.2, 0.1)]
@@ -212,9 +214,11 @@ def curves(series: Sequence[Series], shown: View, *, width: int, height: int, co
     ticks = nice_ticks(lo, hi, y_tick_count(height))
     if not shown.clipped and len(ticks) > 1:  # widen to round numbers at the top and bottom
         step = ticks[1] - ticks[0]
-        lo, hi = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
-        ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
-        ticks = [0.0 if abs(t) < step * 1e-9 else t for t in ticks]
+        wide = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+        if math.isfinite(wide[1] - wide[0]):
+            lo, hi = wide
+            ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
+            ticks = [0.0 if abs(t) < step * 1e-9 else t for t in ticks]
     rows, cols = height * 4, width * 2
     cells = np.full((height, width), " ", dtype="<U1")
     owner = np.full((height, width), -1)

@@ -8,7 +8,7 @@ from typing import Any
 from ..check import CheckResult, Element
 from ..numbers import abbreviate, fmt_scalar, json_value
 
-#: At most this many failing (and kink) elements are listed one by one.
+#: At most this many failing (or not judged) elements of each kind are listed one by one.
 LISTED = 10
 
 
@@ -36,8 +36,10 @@ def verdict(result: CheckResult) -> str:
                 f"differences{of} within {tol} (largest relative error {_err(worst)})")
     kinks = sum(e.status == "kink" for e in elements)
     undefined = sum(e.status == "undefined" for e in elements)
-    skipped = [f"{kinks} at a kink"] * bool(kinks) + [f"{undefined} not finite nearby"] * bool(
-        undefined)
+    rounding = sum(e.status == "rounding" for e in elements)
+    skipped = ([f"{kinks} at a kink"] * bool(kinks) +
+               [f"{undefined} not finite nearby"] * bool(undefined) +
+               [f"{rounding} hidden by rounding"] * bool(rounding))
     return line + (f"; not judged: {', '.join(skipped)}" if skipped else "")
 
 
@@ -68,6 +70,7 @@ def table(result: CheckResult, console: Any, precision: int = 4) -> None:
     for v in result.variables:
         notes = [f"{v.kinks} kink{'s' * (v.kinks != 1)}"] * bool(v.kinks)
         notes += [f"{v.undefined} undefined"] * bool(v.undefined)
+        notes += [f"{v.rounding} rounding"] * bool(v.rounding)
         status = Text("FAIL" if v.failures else "ok",
                       style=GRAD_STYLE if v.failures else "green")
         if notes:
@@ -77,7 +80,8 @@ def table(result: CheckResult, console: Any, precision: int = 4) -> None:
                   _err(v.max_rel_error), status)
     console.print(t)
     for status, title in (("fail", "differ"), ("kink", "at a kink (not judged)"),
-                          ("undefined", "not judged: the function is not finite nearby")):
+                          ("undefined", "not judged: the function is not finite nearby"),
+                          ("rounding", "not judged: hidden by the rounding of f")):
         shown = [e for e in result.elements if e.status == status]
         if not shown:
             continue
@@ -105,6 +109,7 @@ def document(result: CheckResult) -> dict:
             "max_abs_error": json_value(v.max_abs_error),
             "max_rel_error": json_value(v.max_rel_error),
             "failures": v.failures, "kinks": v.kinks, "undefined": v.undefined,
+            "rounding": v.rounding,
             "status": v.status,
         } for v in result.variables},
         "elements": [{

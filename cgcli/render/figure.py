@@ -47,6 +47,21 @@ def _figure(width: float = 6.4, height: float = 4.2) -> tuple[Any, Any]:
     return fig, ax
 
 
+#: The largest |x| or |y| a figure's axes reach: Matplotlib's margins and ticks overflow
+#: past about this (the terminal chart goes further).
+FIGURE_LARGEST = 1e300
+
+
+def _check_extent(*ends: float) -> None:
+    """An input error for axes Matplotlib cannot draw."""
+    big = max((abs(e) for e in ends if np.isfinite(e)), default=0.0)
+    if big > FIGURE_LARGEST:
+        from ..errors import ValueInputError
+
+        raise ValueInputError(f"a figure's axes would reach {big:.3g}: Matplotlib draws up to "
+                              f"about {FIGURE_LARGEST:g}")
+
+
 def _with_breaks(x: np.ndarray, y: np.ndarray, joined: np.ndarray) -> tuple[np.ndarray, ...]:
     """x and y with a nan after every sample not joined to the next (Matplotlib leaves a
     gap at a nan), and the samples joined to neither neighbour (drawn as dots)."""
@@ -83,6 +98,7 @@ def curve_figure(sweep: Sweep, ylim: tuple[float, float] | None = None,
     x = sweep.axes[0]
     f, g = sweep.value, sweep.gradient[name]
     shown = view(x, [(f, g), (g, None)], ylim)
+    _check_extent(float(x[0]), float(x[-1]), shown.low, shown.high)
     out = graph.output_name
     for y, joined, color, label, style in (
             (f, shown.joined[0], VALUE_COLOR, graph.label(graph.output, 40), "-"),
@@ -117,6 +133,7 @@ def field_figure(sweep: Sweep, path: Sequence[Step] | None = None) -> Any:
     fig, ax = _figure(6.4, min(max(4.8 * ratio + 1.0, 3.0), 9.0) if equal else 5.2)
     f = np.where(np.isfinite(sweep.value), sweep.value, np.nan)
     lo, hi, clipped = shade_range(f)
+    _check_extent(float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]), lo, hi)
     from matplotlib.ticker import MaxNLocator
 
     levels = MaxNLocator(20).tick_values(lo, hi)  # round levels: 0, 2.5, 5, ...
@@ -151,6 +168,7 @@ def field_figure(sweep: Sweep, path: Sequence[Step] | None = None) -> Any:
 
 def _draw_path(ax: Any, px: np.ndarray, py: np.ndarray, color: str) -> None:
     """Descent's points joined in order, the start and the end marked."""
+    _check_extent(*px, *py)
     ax.plot(px, py, "-", color=color, lw=1.2, alpha=0.9, zorder=3)
     ax.plot(px, py, "o", color=color, ms=3.5, zorder=4, label="descent steps")
     ax.plot(px[:1], py[:1], "s", color="black", ms=6, zorder=5, label="start")

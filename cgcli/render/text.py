@@ -7,6 +7,7 @@ costs microseconds per line; on a colour terminal each line goes through Rich.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterable
@@ -86,7 +87,14 @@ def rich_console(choice: str = "auto") -> Any:
 
     # force_jupyter=False: in a notebook kernel (the %cgcli magic) the text still goes to
     # standard output, where the caller captured it, not to IPython's display.
-    return Console(highlight=False, force_jupyter=False, **color_settings(choice))
+    console = Console(highlight=False, force_jupyter=False, **color_settings(choice))
+    console.on_broken_pipe = _reader_left  # Rich's own exits 1, which means "no" here
+    return console
+
+
+def _reader_left() -> None:
+    """The reader of standard output left (``| head``): let the command line decide."""
+    raise BrokenPipeError(errno.EPIPE, "the reader of standard output left")
 
 
 def line_console(choice: str = "auto") -> Any:
