@@ -12,7 +12,10 @@ from .graphs import Graph
 from .parser import parse, parse_value
 
 
-def _prepare(expr: str | Graph, at: Mapping[str, Any] | None, kw: dict[str, Any]) -> tuple:
+def _prepare(expr: str | Graph, at: Mapping[str, Any] | None,
+             kw: dict[str, Any]) -> tuple[Graph, dict[str, Any]]:
+    """The graph and the variables' values (``at``, then keywords; a string is a constant
+    expression): what every function of the Python API reads."""
     graph = parse(expr) if isinstance(expr, str) else expr
     values = {**(at or {}), **kw}
     return graph, {k: parse_value(v, k) if isinstance(v, str) else v for k, v in values.items()}

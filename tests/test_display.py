@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -18,6 +19,16 @@ from cgcli.notebook.magic import CommandError, CommandOutput, run, split
 from cgcli.render.dot import GRAD_COLOR, VALUE_COLOR
 
 SIGMOID = "M = -x; Q = exp(M); P = Q + 1; L = 1/P"
+
+
+@pytest.fixture(autouse=True)
+def _torch_convention():
+    """Each test starts with PyTorch's convention and leaves it so (the in-process command
+    line of ``cli`` sets the convention for the rest of the process)."""
+    from cgcli.xp import using
+
+    with using("torch"):
+        yield
 
 
 # --- cgcli.grad ---------------------------------------------------------------------------
@@ -114,6 +125,21 @@ def test_explain_shows_the_notes_aligned_block_and_the_clis_text(cli) -> None:
     assert ex.steps[1].text() == "∂L/∂P = ∂L/∂L · ∂L/∂P = 1 · (-1/P²) = 1 · (-1/1.37²) = -0.53"
 
 
+def test_explain_shows_one_form_when_asked(cli) -> None:
+    for show, shown in (("latex", "_repr_latex_"), ("markdown", "_repr_markdown_"),
+                        ("text", None)):
+        ex = cgcli.explain("x*y", x=1, y=2, show=show)
+        code, out, _ = cli("explain", "x*y", "--at", "x=1", "--at", "y=2", "--format", show)
+        assert code == 0 and repr(ex) + "\n" == out
+        for method in ("_repr_latex_", "_repr_markdown_"):
+            assert (getattr(ex, method)() is not None) == (method == shown)
+    ascii_ex = cgcli.explain("x*y", x=1, y=2, ascii=True)
+    assert ascii_ex.steps[-1].text() == "df/dx = df/df * df/dx = 1 * y = 1 * 2 = 2"
+    assert ascii_ex._repr_latex_() == cgcli.explain("x*y", x=1, y=2)._repr_latex_()
+    with pytest.raises(cgcli.CgcliError, match="show='json'"):
+        cgcli.explain("x*y", x=1, y=2, show="json")
+
+
 def test_explain_escapes_markdown_in_its_header() -> None:
     markdown = cgcli.explain("w_0 * x_1", w_0=2, x_1=3)._repr_markdown_()
     assert markdown.startswith(r"Backward pass of f = 6 at w\_0 = 2, x\_1 = 3")
@@ -183,8 +209,6 @@ def test_the_cell_body_is_the_expression_even_with_a_leading_minus() -> None:
 
 @pytest.mark.parametrize(("line", "mime", "needle"), [
     ("graph x*y --at x=1 --at y=2 --format svg", "image/svg+xml", "<svg"),
-    ("explain x*y --at x=1 --at y=2 --format latex", "text/latex", r"\begin{aligned}"),
-    ("explain x*y --at x=1 --at y=2 --format markdown", "text/markdown", "1. `∂f/∂f = 1`"),
     ('grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4 --format tree', "text/plain", "x+y  add  3"),
     ("grad x^3 --at x=2 --raw", "text/plain", "12"),
     ("check sin(x)*y --at x=0.5 --at y=2", "text/plain", "passed: 2 derivatives match"),
@@ -196,10 +220,27 @@ def test_other_command_lines_show_their_output_as_what_it_is(line, mime, needle)
     out = run(split(line))
     assert isinstance(out, CommandOutput)
     assert (out.mime, out.exit_code) == (mime, 0)
-    assert needle in (out._repr_latex_() or out.text if mime == "text/latex" else out.text)
-    shown = {"image/svg+xml": out._repr_svg_(), "text/latex": out._repr_latex_(),
-             "text/markdown": out._repr_markdown_()}
-    assert all((v is not None) == (k == mime) for k, v in shown.items())
+    assert needle in out.text
+    assert (out._repr_svg_() is not None) == (mime == "image/svg+xml")
+    assert out._repr_png_() is None
+
+
+@pytest.mark.parametrize(("fmt", "shown"), [("latex", "_repr_latex_"),
+                                            ("markdown", "_repr_markdown_")])
+def test_explain_formats_show_the_clis_text_alone(cli, capsys, fmt, shown) -> None:
+    from cgcli.render.explain import display_math
+
+    r = run(split(f"explain x*y --at x=1 --at y=2 --format {fmt}"))
+    code, out, _ = cli("explain", "x*y", "--at", "x=1", "--at", "y=2", "--format", fmt)
+    assert code == 0 and repr(r) + "\n" == out  # the text is what the command line prints
+    other = {"_repr_latex_", "_repr_markdown_"} - {shown}
+    assert getattr(r, other.pop())() is None
+    expected = display_math(r.explanation("latex")) if fmt == "latex" else out
+    assert getattr(r, shown)() == expected
+    ascii_ex = run(split("explain x*y --at x=1 --at y=2 --ascii"))
+    code, out, _ = cli("explain", "x*y", "--at", "x=1", "--at", "y=2", "--ascii")
+    assert repr(ascii_ex) + "\n" == out and "dx" in out
+    assert ascii_ex._repr_latex_() is None and ascii_ex._repr_markdown_() is None
 
 
 def test_png_and_files(tmp_path: Path) -> None:
@@ -227,6 +268,8 @@ def test_a_wrong_answer_is_output_not_an_error(capsys) -> None:
     ("grad x*y --at x=1 --at y=2 --format tree --wrt q", 2,
      ["error: --wrt q: the expression has no variable or binding 'q' (it has: x, y)"]),
     ("jacobian x --at x=1 --json --wrt nope", 2, None),
+    ("grad - --at x=1", 2, ["error: the expression is empty (column 1 of the expression)",
+                            "  ", "  ^"]),  # nothing to read on standard input
 ])
 def test_errors_are_one_message_with_the_clis_exit_code(line, code, lines) -> None:
     with pytest.raises(CommandError) as exc:
@@ -321,3 +364,141 @@ def test_the_magic_shows_diff_and_plot_as_results() -> None:
         "value"] == [1.0, 0.25, 0.0, 0.25, 1.0]
     out = run(split('diff "x^3" --raw', None))
     assert isinstance(out, CommandOutput) and "3*x^2" in repr(out)
+
+
+# --- the magic's options are the command line's -------------------------------------------
+
+def _notes(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("note: ")]
+
+
+@pytest.mark.parametrize("line", [
+    "grad abs(x) --at x=0 --convention jax",
+    "--convention jax grad abs(x) --at x=0",
+    "--convention torch grad abs(x) --at x=0 --convention jax",  # the command's own wins
+])
+def test_the_convention_reaches_the_object(capsys, line) -> None:
+    r = run(split(line))
+    assert isinstance(r, cgcli.notebook.display.GradResult) and r.gradients == {"x": 1.0}
+    assert _notes(capsys.readouterr().err) == [
+        "note: abs at 0: gradient 1 (JAX's convention; PyTorch gives 0)"]
+
+
+def test_every_object_command_takes_the_convention(capsys) -> None:
+    ex = run(split("explain abs(x)*2 --at x=0 --convention jax"))
+    assert ex.steps[-1].text().endswith("= 2")  # PyTorch's convention gives 0
+    assert run(split("diff abs(x) --at x=0 --convention jax")).values == {"x": 1.0}
+    p = run(split("--convention jax plot abs(x) --from -1 --to 1 --points 3"))
+    assert p.to_dict()["gradient"] == [-1.0, 1.0, 1.0]
+    assert run(split("plot abs(x) --from -1 --to 1 --points 3")).to_dict()["gradient"] == [
+        -1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("first", [
+    "grad abs(x) --at x=0 --json --convention jax",  # through the command line (captured)
+    "--convention jax grad abs(x) --at x=0",  # an object
+    "--quiet grad abs(x) --at x=0 --json",
+    "grad abs(x) --at x=0 --quiet",
+    "--color always grad abs(x) --at x=0 --format tree",
+    "grad abs(x) --at x=0 --color always --format tree",
+    "--convention jax --quiet grad abs(x) --at x=0 --strict --bogus",  # a usage error
+])
+def test_nothing_leaks_into_the_next_run_or_the_python_api(capsys, first) -> None:
+    from cgcli.cli.settings import settings
+    from cgcli.xp import CONVENTION, using
+
+    with using("torch"):
+        before = dict(settings)
+        with contextlib.suppress(CommandError):
+            run(split(first))
+        assert (dict(settings), CONVENTION.get()) == (before, "torch")
+        assert cgcli.grad("abs(x)", x=0).gradients == {"x": 0.0}
+        capsys.readouterr()
+        assert run(split("grad abs(x) --at x=0")).gradients == {"x": 0.0}
+        assert _notes(capsys.readouterr().err) == [
+            "note: abs at 0: gradient 0 (PyTorch's convention; JAX gives 1)"]
+        tree = run(split('grad "(x+y)*z" --at x=-2 --at y=5 --at z=-4 --format tree'))
+        assert "\x1b[" not in tree.text  # no colour: not a terminal
+    with using("jax"):  # each run starts from the defaults, and leaves the caller's setting
+        assert run(split("grad abs(x) --at x=0")).gradients == {"x": 0.0}
+        assert CONVENTION.get() == "jax"
+
+
+@pytest.mark.parametrize("line", [
+    "grad abs(x) --at x=0",
+    "grad abs(x)*y --at x=0 --at y=2 --at z=1 --convention jax",
+    "grad log(x) --at x=0",
+    "eval log(x) --at x=0",
+    "explain abs(x) --at x=0",
+    "diff log(x) --at x=0",
+    "plot log(x) --from -1 --to 1 --points 5",
+    "graph W@x --at W=[[1,2],[3,4]] --at x=[1,1]",
+])
+def test_the_notes_are_the_clis(cli, capsys, line) -> None:
+    capsys.readouterr()
+    run(split(line))
+    got = _notes(capsys.readouterr().err)
+    code, _, err = cli(*split(line))
+    assert code == 0 and got == _notes(err) and got
+    run(split("--quiet " + line))
+    if line.startswith("grad"):
+        run(split(line + " --quiet"))
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("line", [
+    "diff log(x) --at x=0 --strict",
+    "plot log(x) --strict",
+    "grad log(x) --at x=0 --strict",
+    "eval log(x) --at x=0 --strict",
+])
+def test_strict_fails_as_on_the_command_line(cli, line) -> None:
+    with pytest.raises(CommandError) as exc:
+        run(split(line))
+    code, _, err = cli(*split(line))
+    assert (exc.value.exit_code, exc.value.message + "\n") == (code, err) == (3, err)
+
+
+def test_diff_takes_shapes_and_simplify(cli) -> None:
+    line = "diff sum((W@x)^2) --wrt W --shape W=2x2 --shape x=2"
+    r = run(split(line))
+    code, out, _ = cli(*split(line), "--json")
+    assert code == 0 and r.to_dict() == json.loads(out)
+    assert r.formulas == {"W": "outer(2 * (W @ x), x)"}
+    assert cgcli.diff("sum((W@x)^2)", wrt=["W"], shapes={"W": (2, 2), "x": 2}).formulas == \
+        r.formulas
+    plain = run(split("diff sin(x)^2+cos(x)^2 --no-simplify"))
+    code, out, _ = cli("diff", "sin(x)^2+cos(x)^2", "--no-simplify", "--json")
+    assert plain.to_dict() == json.loads(out)
+    assert plain.formulas != run(split("diff sin(x)^2+cos(x)^2")).formulas
+
+
+@pytest.mark.parametrize("line", [
+    "plot x^2 --width 40",  # the terminal chart: the command line's own
+    "plot x^2 --height 6",
+    "grad x*y --at x=1 --at y=2 --max-depth 1",
+    "grad x*y --at x=1 --at y=2 --color never",
+    "--color never eval x*y --at x=1 --at y=2",
+    "grad x*y --at x=1 --at y=2 --json",
+    "explain x*y --at x=1 --at y=2 --json",
+    "diff x^3 --raw",
+])
+def test_an_option_the_object_does_not_show_runs_the_command_line(cli, line) -> None:
+    out = run(split(line))
+    code, expected, _ = cli(*split(line))
+    assert isinstance(out, CommandOutput) and (code, out.text) == (0, expected)
+
+
+def test_the_objects_options_are_the_commands() -> None:
+    """The options the object path reads are named as the command line names them (an
+    option renamed there fails here, not in a notebook)."""
+    import typer.main
+
+    from cgcli.cli.app import app, register_commands
+    from cgcli.notebook.magic import GLOBAL_SHOWN, RESULTS
+
+    register_commands(["plot"])
+    root = typer.main.get_command(app)
+    assert {p.name for p in root.params} >= GLOBAL_SHOWN
+    for name, result in RESULTS.items():
+        assert result.shows <= {p.name for p in root.commands[name].params}, name

@@ -32,19 +32,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..api import _prepare
 from ..engine import Evaluation, backward, check_wrt, forward, wrt_ids
 from ..errors import ValueInputError
 from ..graphs import Graph
-from ..parser import parse, parse_value
+from ..parser import parse
 from ..render.html import MAX_ROWS
-
-
-def _prepare(expr: str | Graph, at: Mapping[str, Any] | None,
-             values: dict[str, Any]) -> tuple[Graph, dict[str, Any]]:
-    """The graph and the variables' values, as :func:`cgcli.gradients` reads them."""
-    graph = parse(expr) if isinstance(expr, str) else expr
-    merged = {**(at or {}), **values}
-    return graph, {k: parse_value(v, k) if isinstance(v, str) else v for k, v in merged.items()}
 
 
 def _number(v: Any) -> Any:
@@ -149,15 +142,28 @@ class GradResult(Display):
 
 
 class ExplainResult(Display):
-    """The backward pass as chain-rule steps, one per node: :func:`explain`."""
+    """The backward pass as chain-rule steps, one per node: :func:`explain`.
 
-    def __init__(self, evaluation: Evaluation, *, precision: int = 3) -> None:
+    Jupyter shows the steps typeset (LaTeX, and Markdown with the same math); ``show``
+    ("text", "markdown" or "latex") shows that form alone, as ``cgcli explain --format``
+    prints it. ``ascii`` writes the text, Markdown and ``.steps`` in ASCII math
+    (``--ascii``)."""
+
+    SHOWS = ("text", "markdown", "latex")
+
+    def __init__(self, evaluation: Evaluation, *, precision: int = 3, show: str | None = None,
+                 ascii: bool = False) -> None:
+        if show is not None and show not in self.SHOWS:
+            raise ValueInputError(f"show={show!r}: one of {', '.join(self.SHOWS)} (or None)")
         self.evaluation = evaluation
         self.precision = precision
+        self.show = show
+        self.notation = "ascii" if ascii else "unicode"
 
-    def explanation(self, notation: str = "unicode") -> Any:
+    def explanation(self, notation: str | None = None) -> Any:
         """The library's :class:`~cgcli.explanation.Explanation` in ``unicode``, ``ascii``
-        or ``latex`` notation."""
+        or ``latex`` notation (default: this result's)."""
+        notation = notation or self.notation
         cache = self.__dict__.setdefault("_explanations", {})
         if notation not in cache:
             from ..explanation import explain as run
@@ -194,20 +200,28 @@ class ExplainResult(Display):
 
         return document(self.explanation())
 
-    def _repr_latex_(self) -> str:
+    def _repr_latex_(self) -> str | None:
+        if self.show not in (None, "latex"):
+            return None
         from ..render.explain import display_math
 
         return display_math(self.explanation("latex"))
 
-    def _repr_markdown_(self) -> str:
+    def _repr_markdown_(self) -> str | None:
         """The header in words over the same typeset steps (Jupyter ranks Markdown above
         LaTeX, and typesets its math with the same MathJax)."""
+        if self.show == "markdown":
+            return self.to_markdown()
+        if self.show is not None:
+            return None
         from ..render.explain import markdown_math
 
         return markdown_math(self.explanation("latex"))
 
     def _text(self) -> str:
-        return self.to_text()
+        if self.show == "latex":
+            return self.to_latex()
+        return self.to_markdown() if self.show == "markdown" else self.to_text()
 
 
 #: Picture formats by file suffix, as ``cgcli graph -o FILE`` picks them.
@@ -438,19 +452,21 @@ def grad(expr: str | Graph, at: Mapping[str, Any] | None = None, *,
 
 
 def explain(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: int = 3,
-            **values: Any) -> ExplainResult:
+            show: str | None = None, ascii: bool = False, **values: Any) -> ExplainResult:
     """The backward pass as chain-rule steps, shown as the notes' ``aligned`` block.
 
     ``cgcli.explain("M = -x; Q = exp(M); P = Q + 1; L = 1/P", x=1, precision=2)``. The
     output must be a scalar. Numbers put into a formula carry one digit more than
-    ``precision``.
+    ``precision``. ``show="text"``, ``"markdown"`` or ``"latex"`` shows that form alone;
+    ``ascii=True`` writes ASCII math (see :class:`ExplainResult`).
     """
     from ..explanation import require_scalar
 
     graph, inputs = _prepare(expr, at, values)
     vals = forward(graph, inputs)
     require_scalar(Evaluation(graph, vals))
-    return ExplainResult(Evaluation(graph, vals, backward(graph, vals)), precision=precision)
+    return ExplainResult(Evaluation(graph, vals, backward(graph, vals)), precision=precision,
+                         show=show, ascii=ascii)
 
 
 def graph(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: int = 3,
@@ -469,13 +485,18 @@ def graph(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: 
 
 def diff(expr: str | Graph, at: Mapping[str, Any] | None = None, *,
          wrt: Sequence[str] | None = None, order: int = 1, precision: int = 4,
+         shapes: Mapping[str, int | Sequence[int]] | None = None, simplify: bool = True,
          **values: Any) -> DiffResult:
     """The derivative as a formula, ``cgcli diff``: ``cgcli.diff("1/(1+exp(-x))")``. With
-    values, each formula's value there too (and the shapes of vectors and matrices)."""
+    values, each formula's value there too (and the shapes of vectors and matrices);
+    ``shapes={"W": (2, 3), "x": 3}`` gives shapes without values (``--shape``);
+    ``simplify=False`` keeps cgcli's own form (``--no-simplify``)."""
     from ..derivatives import diff as differentiate
 
     graph, inputs = _prepare(expr, at, values)
-    return DiffResult(differentiate(graph, wrt, order, inputs), precision=precision)
+    dims = {k: (v,) if isinstance(v, int) else tuple(v) for k, v in (shapes or {}).items()}
+    return DiffResult(differentiate(graph, wrt, order, inputs, use_sympy=simplify,
+                                    shapes=dims or None), precision=precision)
 
 
 def plot(expr: str | Graph, at: Mapping[str, Any] | None = None, *,

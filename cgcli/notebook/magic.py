@@ -9,29 +9,32 @@ parsed by the command line itself, so it takes every command and option of ``cgc
     P = Q + 1; L = 1/P
 
 In a cell, the body is the expression (a program of several lines). ``grad`` and ``eval``
-(as a table), ``explain`` (as text) and ``graph`` (without ``--format`` or ``-o``) return
-the objects of :mod:`cgcli.notebook.display`, which Jupyter shows as an HTML table, typeset
-steps and an SVG picture. Any other command line runs through the command line with its
-output captured and shown as what it is: SVG and PNG as pictures, ``explain --format latex``
-and ``markdown`` typeset, the rest as text. Notes go to standard error as usual. An error
-(exit code 2 or more) shows cgcli's message alone, never a traceback, and fails the cell.
+(as a table), ``explain`` (typeset steps), ``diff`` (typeset formulas), ``plot`` (a figure)
+and ``graph`` (an SVG picture) return the objects of :mod:`cgcli.notebook.display`. The
+line is parsed with the command line's own option definitions and settings (the global
+``--convention`` and ``--quiet`` too); a line that gives an option the object does not
+show (``--json``, ``--format tree``, ``-o``, ``--color``, ...) runs through the command
+line, its output captured and shown as what it is: SVG and PNG as pictures, the rest as
+text. Every run starts from the defaults and leaves the settings as it found them. Notes go
+to standard error as on the command line. An error (exit code 2 or more) shows cgcli's
+message alone, never a traceback, and fails the cell.
 
 IPython expands ``{name}`` and ``$name`` in the line to the values of Python variables (the
 language uses neither character). This module imports nothing of IPython: it is given the
 shell when the extension loads (``cgcli.load_ipython_extension``).
 """
-
 from __future__ import annotations
 
 import io
 import os
 import shlex
 import sys
-from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from typing import Any, NamedTuple
 
 from ..errors import EXIT_INPUT, EXIT_INTERNAL, CgcliError
+from . import display
 from .display import DiffResult, Display, ExplainResult, GradResult, GraphResult, PlotResult
 
 
@@ -47,7 +50,7 @@ class CommandError(Exception):
 
 
 class CommandOutput(Display):
-    """What a command printed, shown as what it is (a picture, typeset math, or text)."""
+    """What a command printed, shown as what it is (an SVG or PNG picture, or text)."""
 
     def __init__(self, stdout: bytes, exit_code: int = 0, mime: str = "text/plain") -> None:
         self.stdout, self.exit_code, self.mime = stdout, exit_code, mime
@@ -70,14 +73,6 @@ class CommandOutput(Display):
     def _repr_png_(self) -> bytes | None:
         return self.stdout if self.mime == "image/png" else None
 
-    def _repr_latex_(self) -> str | None:
-        if self.mime != "text/latex":
-            return None
-        lines = [ln for ln in self.text.splitlines() if not ln.startswith("%")]
-        return "$$\n" + "\n".join(lines) + "\n$$"
-
-    def _repr_markdown_(self) -> str | None:
-        return self.text if self.mime == "text/markdown" else None
 
 
 # --- the command line ---------------------------------------------------------------------
@@ -95,20 +90,96 @@ def split(line: str, cell: str | None = None) -> list[str]:
 
 
 def run(args: list[str]) -> Any:
-    """Run ``cgcli ARGS`` and return the result to display (None when nothing was printed)."""
+    """Run ``cgcli ARGS`` and return the result to display (None when nothing was printed).
+
+    Every run starts from the defaults (PyTorch's convention, colour auto, notes shown) and
+    applies only what its line says; the settings are restored afterwards, so nothing leaks
+    into the next run or into the Python API."""
     from ..cli.app import register_commands
 
     register_commands(args)
+    with _fresh_settings():
+        line = _parse(args)
+        if line is not None and _shows_all_of(line):
+            result = _object(line)
+            if result is not None:
+                return result
+        return _run_captured(args, _mime(line))
+
+
+@contextmanager
+def _fresh_settings() -> Iterator[None]:
+    """The command line's settings at their defaults for the block, as they were after it;
+    nothing to read on standard input (EXPR '-' and ``practice`` get end of input)."""
+    from ..cli.settings import settings
+    from ..xp import CONVENTION
+
+    saved, stdin = dict(settings), sys.stdin
+    token = CONVENTION.set("torch")
+    settings.update(color="auto", quiet=False)
+    sys.stdin = io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = stdin
+        settings.clear()
+        settings.update(saved)
+        CONVENTION.reset(token)
+
+
+class _Line(NamedTuple):
+    """A command line as the command line parses it."""
+
+    name: str
+    params: dict[str, Any]  #: the command's own options and argument
+    given: frozenset[str]  #: the options given on the line, global ones included
+
+
+def _parse(args: list[str]) -> _Line | None:
+    """Parse ``args`` with the command line's own definitions and apply its settings as a
+    run of ``cgcli`` does: the app's callback for the global options, then the command's
+    own ``--color``, ``--convention`` and ``--quiet``. None when the command line should
+    answer itself (no command, ``--help``, ``--version``, a usage error)."""
+    import typer
+    import typer.main
+
+    from ..cli.app import app
+    from ..cli.common import set_color, set_convention, set_quiet
+    from ..cli.options import Color, Convention
+
     name, rest = _command(args)
-    params = _params(name, rest) if name in RESULTS else None
-    if params is not None:
-        try:
-            result = RESULTS[name](params)
-        except CgcliError as exc:
-            raise CommandError(exc.render(), exc.exit_code) from None
-        if result is not None:
-            return result
-    return _run_captured(args, _mime(name, params))
+    if name is None:
+        return None
+    root = typer.main.get_command(app)
+    try:
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            ctx = root.make_context("cgcli", args[:len(args) - len(rest)])
+            command = root.get_command(ctx, name)  # type: ignore[attr-defined]
+            if command is None:
+                return None
+            sub = command.make_context(name, list(rest), parent=ctx)
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        return None
+    ctx.invoke(root.callback, **ctx.params)  # type: ignore[arg-type]
+    params = {k: _value(v) for k, v in sub.params.items()}
+    set_color(_member(Color, params.get("color")))
+    set_convention(_member(Convention, params.get("convention")))
+    set_quiet(bool(params.get("quiet")))
+    given = frozenset(p for c in (ctx, sub) for p in c.params
+                      if c.get_parameter_source(p).name not in ("DEFAULT", "DEFAULT_MAP"))
+    return _Line(name, params, given)
+
+
+def _value(value: Any) -> Any:
+    """A parsed value as the command's function receives it: a repeatable option as a list
+    (None when not given), a choice as its text."""
+    if isinstance(value, tuple):
+        return list(value) or None
+    return getattr(value, "value", value)
+
+
+def _member(kind: type, value: Any) -> Any:
+    return None if value is None else kind(value)
 
 
 def _command(args: list[str]) -> tuple[str | None, list[str]]:
@@ -124,36 +195,14 @@ def _command(args: list[str]) -> tuple[str | None, list[str]]:
     return None, []
 
 
-def _params(name: str, rest: list[str]) -> dict[str, Any] | None:
-    """The command's options as the command line parses them, or None when the command line
-    should answer itself (``--help``, a usage error)."""
-    import typer
-    import typer.main
-
-    from ..cli.app import app
-
-    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
-    try:
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-            return command.make_context(name, list(rest)).params
-    except (typer.Exit, typer.Abort, typer.TyperException):
-        return None
-
-
-def _mime(name: str | None, params: dict[str, Any] | None) -> str:
-    """What the command prints, by its options: a picture, LaTeX, Markdown or text."""
-    params = params or {}
-    fmt = _choice(params.get("format"))
-    if name == "graph" and fmt in ("svg", "png") and not params.get("output"):
+def _mime(line: _Line | None) -> str:
+    """What the command prints, by its options: a picture or text."""
+    if line is None or line.name != "graph":
+        return "text/plain"
+    fmt = line.params.get("format")
+    if fmt in ("svg", "png") and not line.params.get("output"):
         return "image/" + ("svg+xml" if fmt == "svg" else "png")
-    if name == "explain" and fmt in ("latex", "markdown") and not params.get("json_flag"):
-        return "text/" + fmt
     return "text/plain"
-
-
-def _choice(value: Any) -> Any:
-    """An option's choice as text (Click keeps the text, Typer makes it an enum member)."""
-    return getattr(value, "value", value)
 
 
 def _run_captured(args: list[str], mime: str) -> CommandOutput | None:
@@ -166,28 +215,19 @@ def _run_captured(args: list[str], mime: str) -> CommandOutput | None:
     buffer = io.BytesIO()
     out = io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
     err = io.StringIO()
-    stdin = sys.stdin
-    sys.stdin = io.StringIO("")  # nothing to read: EXPR '-' and practice get end of input
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                code = app(args=args, prog_name="cgcli", standalone_mode=False)
-            except typer.TyperException as exc:  # a usage error, in Click's words
-                raise CommandError(f"error: {exc.format_message()}",
-                                   getattr(exc, "exit_code", EXIT_INPUT)) from None
-            except typer.Abort:
-                code = 1
-            except SystemExit as exc:
-                code = exc.code
-            except Exception as exc:  # a bug: one line, as the command line says it
-                if os.environ.get("CGCLI_DEBUG"):
-                    raise
-                raise CommandError(f"cgcli: internal error: {type(exc).__name__}: {exc} (a bug "
-                                   "in cgcli; CGCLI_DEBUG=1 shows the traceback)",
-                                   EXIT_INTERNAL) from None
-            out.flush()
-    finally:
-        sys.stdin = stdin
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = app(args=args, prog_name="cgcli", standalone_mode=False)
+        except typer.TyperException as exc:  # a usage error, in Click's words
+            raise CommandError(f"error: {exc.format_message()}",
+                               getattr(exc, "exit_code", EXIT_INPUT)) from None
+        except typer.Abort:
+            code = 1
+        except SystemExit as exc:
+            code = exc.code
+        except Exception as exc:  # a bug: one line, as the command line says it
+            raise _internal(exc) from None
+        out.flush()
     code = code if isinstance(code, int) else 0
     if code >= EXIT_INPUT:
         raise CommandError(err.getvalue() or f"cgcli exited with code {code}", code)
@@ -199,110 +239,144 @@ def _run_captured(args: list[str], mime: str) -> CommandOutput | None:
 
 
 # --- commands whose result is an object --------------------------------------------------
+#
+# Each builder runs what the command's body runs (the command line's own helpers: reading
+# EXPR and the values, --strict, the notes) and returns the object instead of printing; it
+# may decline (None) for an output format that is the command line's own.
 
 def _grad(params: dict[str, Any], gradients: bool = True) -> GradResult | None:
-    """``grad`` and ``eval`` as a table; other outputs (tree, JSON, --raw, --batch,
-    --expect) are the command line's own."""
-    table = _choice(params["format"]) == "table"
-    if (not table or params["json"] or params["raw"] or params["batch"]
-            or params.get("expect") or params.get("expect_value")
-            or params.get("tol") is not None):
+    """``grad`` and ``eval`` as a table (the tree is the command line's own)."""
+    if params["format"] != "table":
         return None
-    from ..cli.common import check_finite, load
-    from ..engine import check_wrt, differentiate, evaluate
+    from ..cli.common import check_finite, kink_notes, load
+    from ..engine import evaluate
     from ..render.html import MAX_ROWS
 
     graph, values = load(params["expr"], params["at"], params["at_file"])
-    wrt = params.get("wrt")
-    if wrt:
-        check_wrt(graph, wrt)
-    ev = (differentiate if gradients else evaluate)(graph, values)
-    check_finite(ev, params["strict"])
-    rows = params["max_rows"]
-    return GradResult(ev, wrt=wrt, precision=params["precision"],
-                      max_rows=MAX_ROWS if rows is None else rows)
+    rows = MAX_ROWS if params["max_rows"] is None else params["max_rows"]
+    if gradients:
+        result = display.grad(graph, values, wrt=params["wrt"], precision=params["precision"],
+                              max_rows=rows)
+    else:
+        result = GradResult(evaluate(graph, values), precision=params["precision"],
+                            max_rows=rows)
+    check_finite(result.evaluation, params["strict"])
+    if gradients:
+        kink_notes(graph, result.evaluation.values)
+    return result
 
 
 def _explain(params: dict[str, Any]) -> ExplainResult | None:
-    """``explain`` (text) as typeset steps; --format latex, markdown or json, and --ascii,
-    are the command line's own."""
-    if _choice(params["format"]) != "text" or params["json_flag"] or params["ascii_math"]:
+    """``explain`` as typeset steps; ``--format latex|markdown`` and ``--ascii`` show that
+    form alone (JSON is the command line's own)."""
+    fmt = params["format"]
+    if fmt == "json":
         return None
-    from ..cli.common import load
-    from ..engine import Evaluation, backward, forward
-    from ..explanation import require_scalar
+    from ..cli.common import kink_notes, load
 
     graph, values = load(params["expr"], params["at"])
-    vals = forward(graph, values)
-    require_scalar(Evaluation(graph, vals))
-    return ExplainResult(Evaluation(graph, vals, backward(graph, vals)),
-                         precision=params["precision"])
+    result = display.explain(graph, values, precision=params["precision"],
+                             ascii=params["ascii_math"],
+                             show=fmt if fmt != "text" or params["ascii_math"] else None)
+    kink_notes(graph, result.evaluation.values)
+    return result
 
 
-def _graph(params: dict[str, Any]) -> GraphResult | None:
-    """``graph`` without --format and -o as an SVG picture; with them, the command line's
-    own output (DOT or Mermaid text, an SVG or PNG image, a file written)."""
-    if params["format"] is not None or params["output"] is not None:
-        return None
-    import numpy as np
-
+def _graph(params: dict[str, Any]) -> GraphResult:
+    """``graph`` as an SVG picture (--format and -o are the command line's own)."""
     from ..cli.common import load, note
-    from ..engine import backward, forward
 
     graph, values = load(params["expr"], params["at"])
-    vals = grads = None
-    if params["at"] or not graph.variables:
-        vals = forward(graph, values)
-        if np.ndim(vals[graph.output]) == 0:
-            grads = backward(graph, vals)
-        else:
-            note("the output is not a scalar, so the edges show values only (no gradients)")
-    return GraphResult(graph, vals, grads, precision=params["precision"])
+    result = display.graph(graph, values, precision=params["precision"])
+    if result.values is not None and result.grads is None:
+        note("the output is not a scalar, so the edges show values only (no gradients)")
+    return result
 
 
-#: Commands whose result is an object (``cgcli diff`` and ``cgcli plot`` join here when
-#: they exist): a function of the parsed options returning it, or None for the command
-#: line's own output.
-def _diff(params: dict[str, Any]) -> DiffResult | None:
-    """``diff`` as typeset formulas; --raw and --json are the command line's own."""
-    if params["raw"] or params["json_flag"]:
-        return None
-    from ..cli.common import load, note, set_convention
-    from ..derivatives import diff
+def _diff(params: dict[str, Any]) -> DiffResult:
+    """``diff`` as typeset formulas (--raw and --json are the command line's own)."""
+    from ..cli.calculus import _finite, _shapes
+    from ..cli.common import load, note
 
-    set_convention(params.get("convention"))
     graph, values = load(params["expr"], params["at"], params["at_file"])
-    result = diff(graph, params["wrt"], params["order"], values, use_sympy=params["simplify"])
-    for line in result.notes:
+    result = display.diff(graph, values, wrt=params["wrt"], order=params["order"],
+                          precision=params["precision"], shapes=_shapes(params["shape"]),
+                          simplify=params["simplify"])
+    _finite(result.result, params["strict"])
+    for line in result.result.notes:
         note(line)
-    return DiffResult(result, precision=params["precision"])
+    return result
 
 
 def _plot(params: dict[str, Any]) -> PlotResult | None:
-    """``plot`` as a figure (the chart without Matplotlib); -o and --json are the command
-    line's own."""
-    if params["output"] is not None or params["json_flag"] or _choice(params["format"]) != "chart":
+    """``plot`` as a figure (the text chart without Matplotlib); --format json, -o, --width
+    and --height are the command line's own."""
+    if params["format"] != "chart":
         return None
-    from ..cli.common import load, set_convention
-    from ..cli.plot import _plot_variables, _ranges, _ylim
+    from ..cli.common import load
+    from ..cli.plot import _check_finite, _plot_variables, _ranges, _ylim
     from ..sweep import sample
 
-    set_convention(params.get("convention"))
     graph, fixed = load(params["expr"], params["at"], params["at_file"])
     names = _plot_variables(graph, params["wrt"])
-    sweep = sample(graph, names, _ranges(names, params["from_"], params["to"]),
-                   params["points"], fixed)
-    return PlotResult(sweep, ylim=_ylim(params["ylim"]))
+    ranges = _ranges(names, params["from_"], params["to"])
+    limits = _ylim(params["ylim"])
+    sweep = sample(graph, names, ranges, params["points"], fixed)
+    _check_finite(sweep, params["strict"])
+    return PlotResult(sweep, ylim=limits)
 
 
-RESULTS: dict[str, Callable[[dict[str, Any]], Display | None]] = {
-    "grad": _grad,
-    "eval": lambda params: _grad(params, gradients=False),
-    "explain": _explain,
-    "graph": _graph,
-    "diff": _diff,
-    "plot": _plot,
+class _Object(NamedTuple):
+    build: Callable[[dict[str, Any]], Display | None]
+    #: The command's options the object shows as the command line would. A line that gives
+    #: any other option (one added to the command later too) runs as on the command line.
+    shows: frozenset[str]
+
+
+def _shows(*names: str) -> frozenset[str]:
+    return frozenset(("expr", "at", *names))
+
+
+#: Commands whose result is an object.
+RESULTS: dict[str, _Object] = {
+    "grad": _Object(_grad, _shows("at_file", "wrt", "format", "precision", "max_rows", "strict",
+                                  "convention", "quiet")),
+    "eval": _Object(lambda params: _grad(params, gradients=False),
+                    _shows("at_file", "format", "precision", "max_rows", "strict", "quiet")),
+    "explain": _Object(_explain, _shows("format", "ascii_math", "precision", "convention")),
+    "graph": _Object(_graph, _shows("precision")),
+    "diff": _Object(_diff, _shows("at_file", "wrt", "order", "shape", "simplify", "precision",
+                                  "strict", "convention")),
+    "plot": _Object(_plot, _shows("at_file", "wrt", "from_", "to", "points", "format", "ylim",
+                                  "strict", "convention")),
 }
+#: Global options the object path applies as the command line does (the app's callback).
+GLOBAL_SHOWN = frozenset({"convention", "quiet"})
+
+
+def _shows_all_of(line: _Line) -> bool:
+    """Whether the command has an object that shows every option the line gives."""
+    result = RESULTS.get(line.name)
+    return result is not None and line.given <= result.shows | GLOBAL_SHOWN
+
+
+def _object(line: _Line) -> Display | None:
+    """The command's object, or None when its builder declines; errors as the command line
+    reports them."""
+    try:
+        return RESULTS[line.name].build(line.params)
+    except CgcliError as exc:
+        raise CommandError(exc.render(), exc.exit_code) from None
+    except Exception as exc:
+        raise _internal(exc) from None
+
+
+def _internal(exc: Exception) -> Exception:
+    """A bug, in one line as the command line says it (CGCLI_DEBUG=1: the exception)."""
+    if os.environ.get("CGCLI_DEBUG"):
+        return exc
+    return CommandError(f"cgcli: internal error: {type(exc).__name__}: {exc} (a bug in cgcli; "
+                        "CGCLI_DEBUG=1 shows the traceback)", EXIT_INTERNAL)
 
 
 def cgcli_magic(line: str, cell: str | None = None) -> Any:
