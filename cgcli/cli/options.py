@@ -5,6 +5,7 @@ only one command has stay in that command's module. No ``from __future__ import
 annotations``: Typer reads these types at run time.
 """
 
+import math
 from enum import Enum
 from typing import Annotated
 
@@ -80,3 +81,10 @@ Tol = Annotated[str | None, typer.Option(
     "--tol", metavar="TOL", show_default=False,
     help="Judge the answers within TOL instead of at their written precision: 0.01 is "
          "absolute (|answer - correct| <= 0.01), 1% is relative (<= 1% of |correct|).")]
+
+
+def finite(value: float | None) -> float | None:
+    """Callback of a float option: nan and inf are no tolerance, rate or bound (exit 2)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value

@@ -32,6 +32,7 @@ from .options import (
     Precision,
     ReportFormat,
     ReportFormatOpt,
+    finite,
 )
 
 app = typer.Typer()
@@ -146,7 +147,7 @@ def check(
     expr: Expr,
     at: At = None,
     tol: Annotated[float, typer.Option(
-        "--tol", min=0.0, metavar="TOL",
+        "--tol", min=0.0, metavar="TOL", callback=finite,
         help="An element fails when |analytic - numeric| > TOL·max(1, |analytic|, "
              "|numeric|).")] = 1e-5,
     format: ReportFormatOpt = ReportFormat.table,
