@@ -4,7 +4,9 @@ before any work, help that says what the command does."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import Run
 
@@ -38,3 +40,85 @@ def test_check_still_takes_a_finite_tolerance(cli: Run) -> None:
 def test_an_answer_beyond_float_range_is_judged_not_a_crash(cli: Run, answer: str) -> None:
     code, out, err = cli("grad", "x^2", "--at", "x=1", "--expect", f"x={answer}", "--raw")
     assert (code, out) == (1, "wrong\n"), err
+
+
+# --- --at-file: names as --at checks them, values that say what is wrong ---------------------
+
+def at_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "v.json"
+    path.write_text(text)
+    return str(path)
+
+
+def test_at_file_nested_too_deep_is_invalid_input(cli: Run, tmp_path: Path) -> None:
+    deep = at_file(tmp_path, '{"x": ' + "[" * 5000 + "]" * 5000 + "}")
+    code, out, err = cli("eval", "x", "--at-file", deep)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "nested too deeply" in err
+    code, _, err = cli("eval", "x", "--at-file", at_file(tmp_path, '{"x": ' + "[" * 70 + "1"
+                                                         + "]" * 70 + "}"))
+    assert code == 2 and "more than 64 dimensions" in err
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('{"pi": 3, "x": 1}', "'pi' is a built-in constant"),
+    ('{"e": 3, "x": 1}', "'e' is a built-in constant"),
+    ('{"x": 1, "1x": 2}', "'1x' is not a variable name"),
+    ('{"x": 1, "x y": 2}', "'x y' is not a variable name"),
+    ('{"x": 1, "": 2}', "'' is not a variable name"),
+    ('{"x": 1, "x": 2}', "'x' is given twice"),
+])
+def test_at_file_names_are_checked_as_at_checks_them(cli: Run, tmp_path: Path, text: str,
+                                                     said: str) -> None:
+    code, out, err = cli("eval", "x", "--at-file", at_file(tmp_path, text), "--raw")
+    assert (code, out) == (2, ""), err
+    assert said in err and err.startswith("error: --at-file ")
+
+
+def test_at_pi_and_at_file_pi_are_the_same_error(cli: Run, tmp_path: Path) -> None:
+    _, _, by_option = cli("eval", "x", "--at", "x=1", "--at", "pi=3")
+    _, _, by_file = cli("eval", "x", "--at", "x=1", "--at-file", at_file(tmp_path, '{"pi": 3}'))
+    assert "'pi' is a built-in constant" in by_option
+    assert by_option.split("'pi'")[1] == by_file.split("'pi'")[1]
+
+
+def test_at_file_empty_name_is_an_error(cli: Run) -> None:
+    code, out, err = cli("eval", "x", "--at", "x=1", "--at-file", "")
+    assert (code, out) == (2, "") and "--at-file needs a file name" in err
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("[[1, 2], [3]]", "x is ragged: x[1] has 1 entry but x[0] has 2 entries"),
+    ("[[1, 2], 3]", "x is ragged: x[1] is a number but x[0] has 2 entries"),
+    ("[1, [2]]", "x is ragged: x[1] has 1 entry but x[0] is a number"),
+    ("[[[1], [2]], [[3], [4, 5]]]", "x[1][1] has 2 entries but x[0][0] has 1 entry"),
+    ("[[1, 2], [3, \"a\"]]", "x[1][1] is a string, not a number"),
+    ("[1, true]", "x[1] is true, not a number"),
+    ("null", "x is null, not a number"),
+    ('{"a": 1}', "x is an object, not a number"),
+    ("[]", "x is an empty array"),
+    ("[[], []]", "x[0] is an empty array"),
+])
+def test_at_file_bad_value_says_which_name_and_why(cli: Run, tmp_path: Path, value: str,
+                                                   said: str) -> None:
+    code, out, err = cli("eval", "sum(x)", "--at-file", at_file(tmp_path, f'{{"x": {value}}}'))
+    assert (code, out) == (2, ""), err
+    assert said in err and err.count("\n") == 1
+
+
+def test_at_file_values_match_at(cli: Run, tmp_path: Path) -> None:
+    path = at_file(tmp_path, '{"W": [[1.5, -2], [3, 4e-3]], "b": [1, 2], "a": "pi/4", "c": 7}')
+    by_file = cli("grad", "sum(W@b) * a + c", "--at-file", path, "--json")
+    by_option = cli("grad", "sum(W@b) * a + c", "--at", "W=[[1.5, -2], [3, 4e-3]]",
+                    "--at", "b=[1, 2]", "--at", "a=pi/4", "--at", "c=7", "--json")
+    assert by_file == by_option and by_file[0] == 0
+    grads = json.loads(by_file[1])["gradients"]
+    np.testing.assert_allclose(grads["W"], np.pi / 4 * np.array([[1, 2], [1, 2]]))
+
+
+def test_unused_value_from_the_file_names_the_file(cli: Run, tmp_path: Path) -> None:
+    path = at_file(tmp_path, '{"x": 1, "y": 2}')
+    code, _, err = cli("eval", "x", "--at-file", path, "--at", "z=3", "--raw")
+    assert code == 0
+    assert f"note: --at-file {path}: 'y' is not used" in err
+    assert "note: --at z: 'z' is not used" in err
