@@ -122,3 +122,81 @@ def test_unused_value_from_the_file_names_the_file(cli: Run, tmp_path: Path) -> 
     assert code == 0
     assert f"note: --at-file {path}: 'y' is not used" in err
     assert "note: --at z: 'z' is not used" in err
+
+
+# --- grad --expect, --batch, --raw: an option that would be ignored is an error ---------------
+
+POINT = ("x^2", "--at", "x=1")
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (("--batch", "p.csv"), "--batch"),
+    (("--batch-format", "csv"), "--batch-format"),
+    (("--skip-bad-rows",), "--skip-bad-rows"),
+    (("--wrt", "x"), "--wrt"),
+    (("--max-rows", "3"), "--max-rows"),
+    (("--max-depth", "2"), "--max-depth"),
+    (("--format", "tree"), "--format tree"),
+    (("--format", "csv"), "--format csv"),
+    (("--format", "jsonl"), "--format jsonl"),
+    (("--raw", "--format", "tree"), "--format tree"),
+    (("--raw", "--json"), "--raw and --json"),
+    (("--raw", "--format", "json"), "--raw and --format json"),
+])
+@pytest.mark.parametrize("check", [("--expect", "x=2"), ("--expect-value", "f=1")])
+def test_expect_rejects_what_it_would_ignore(cli: Run, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch, extra: tuple,
+                                             named: str, check: tuple) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.csv").write_text("x\n1\n")
+    code, _, err = cli("grad", *POINT, *check, *extra)
+    assert code == 2, err
+    assert named in err and err.count("\n") == 1
+    assert "no value for variable" not in err
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("grad", *POINT, "--raw", "--json"), "--raw and --json are two output formats"),
+    (("grad", *POINT, "--raw", "--format", "tree"), "--raw and --format tree are two"),
+    (("eval", *POINT, "--raw", "--json"), "--raw and --json are two output formats"),
+    (("grad", *POINT, "--raw", "--max-rows", "2"), "--max-rows does not apply to --raw"),
+    (("grad", *POINT, "--max-depth", "2"), "--max-depth applies to --format tree"),
+    (("grad", *POINT, "--max-rows", "2", "--format", "tree"),
+     "--max-rows applies to the table, not to --format tree"),
+    (("eval", *POINT, "--max-rows", "2", "--json"), "--max-rows applies to the table, not to "
+                                                    "--json"),
+    (("grad", *POINT, "--skip-bad-rows"), "--skip-bad-rows applies to --batch FILE only"),
+    (("eval", *POINT, "--batch-format", "csv"), "--batch-format applies to --batch FILE only"),
+    (("grad", "x^2", "--batch", "p.csv", "--raw"), "--raw does not apply to --batch"),
+    (("eval", "x^2", "--batch", "p.csv", "--max-rows", "1"), "--max-rows does not apply to "
+                                                            "--batch"),
+])
+def test_grad_and_eval_reject_what_they_would_ignore(cli: Run, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     args: tuple, said: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.csv").write_text("x\n1\n")
+    code, out, err = cli(*args)
+    assert code == 2 and said in err, err
+    if "--json" in args:  # the error as JSON too, as every --json error is
+        assert json.loads(out)["error"]["message"] == err.removeprefix("error: ").strip()
+    else:
+        assert out == ""
+
+
+@pytest.mark.parametrize("args", [
+    ("grad", *POINT, "--expect", "x=2", "--json"),
+    ("grad", *POINT, "--expect", "x=2", "--raw"),
+    ("grad", *POINT, "--max-rows", "2"),
+    ("grad", *POINT, "--max-depth", "1", "--format", "tree"),
+    ("grad", *POINT, "--raw", "--wrt", "x"),
+    ("eval", "x^2", "--batch", "p.csv", "--batch-format", "csv", "--skip-bad-rows",
+     "--format", "csv"),
+])
+def test_options_that_apply_are_still_taken(cli: Run, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            args: tuple) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.csv").write_text("x\n1\n")
+    code, out, err = cli(*args)
+    assert code == 0 and out and err == "", err

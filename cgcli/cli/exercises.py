@@ -191,8 +191,6 @@ def run_checks(expr: str, at: list[str] | None, expect: list[str] | None,
         from ..engine import differentiate
         from ..exercises import check_all, parse_tolerance
 
-        if raw and as_json:
-            raise ValueInputError("--raw and --json are two output formats: choose one")
         if not expect and not expect_value:
             raise ValueInputError(f"{'--raw' if raw else '--tol'} applies to answers: give "
                                   "--expect NAME=VALUE or --expect-value NAME=VALUE")
