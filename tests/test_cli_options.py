@@ -200,3 +200,63 @@ def test_options_that_apply_are_still_taken(cli: Run, tmp_path: Path,
     (tmp_path / "p.csv").write_text("x\n1\n")
     code, out, err = cli(*args)
     assert code == 0 and out and err == "", err
+
+
+# --- help that says what the command does -----------------------------------------------------
+
+def commands() -> dict:
+    import typer.main
+
+    from cgcli.cli.app import app, register_commands
+
+    register_commands([])
+    return typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+
+def options(command: object) -> dict:
+    return {name: p for p in command.params for name in p.opts}  # type: ignore[attr-defined]
+
+
+def json_choice(command: object) -> bool:
+    """Does the command print JSON: a --json flag or a --format with a JSON choice?"""
+    opts = options(command)
+    fmt = opts.get("--format")
+    return "--json" in opts or (fmt is not None and "json" in getattr(fmt.type, "choices", ()))
+
+
+#: Commands of the lead's modules whose --json still says "Same as --format json" though they
+#: have no --format: they switch to options.JsonOnly (strict: an xpass fails, so the mark goes).
+NOT_YET = {"diff"}
+
+
+@pytest.mark.parametrize("name", sorted(commands()))
+def test_help_of_json_and_precision_is_true(name: str, request: pytest.FixtureRequest) -> None:
+    if name in NOT_YET:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the lead's module"))
+    command = commands()[name]
+    opts = options(command)
+    if "--json" in opts and "--format" in (opts["--json"].help or ""):
+        assert "--format" in opts, f"{name} --json mentions --format, which {name} lacks"
+    if "--precision" in opts and "JSON" in (opts["--precision"].help or ""):
+        assert json_choice(command), f"{name} --precision mentions JSON, which {name} lacks"
+
+
+@pytest.mark.parametrize("name", ["graph", "practice"])
+def test_commands_without_json_do_not_mention_it(name: str) -> None:
+    command = commands()[name]
+    assert not json_choice(command)
+    assert "JSON" not in options(command)["--precision"].help
+
+
+def test_convention_help_says_where_the_note_goes() -> None:
+    from cgcli.cli.options import ConventionOpt
+
+    text = ConventionOpt.__metadata__[0].help
+    assert "a note on stderr names a kink where the two differ" in text
+
+
+@pytest.mark.parametrize("module", ["teach", "exercises", "calculus", "plot"])
+def test_modules_loaded_on_demand_do_not_say_every_start(module: str) -> None:
+    import importlib
+
+    assert "at every start" not in importlib.import_module(f"cgcli.cli.{module}").__doc__

@@ -2,7 +2,8 @@
 
 Exit codes (errors.py): 1 when an answer is wrong (``grad --expect``, ``practice``), 2 invalid
 input (an unknown ``--expect`` NAME too), 0 and 70 as everywhere. Library calls and Rich are
-imported inside the commands: this module is loaded at every start of cgcli.
+imported inside the commands: this module is loaded whenever a command outside
+``grad``/``eval``/``functions``/``fmt`` may run, and by ``grad --expect``.
 
 (No ``from __future__ import annotations``: Typer reads the option types from the
 annotations.)
@@ -23,7 +24,7 @@ from .common import (
     set_convention,
     user_errors,
 )
-from .options import At, ConventionOpt, Precision, Tol
+from .options import At, ConventionOpt, TextPrecision, Tol
 
 app = typer.Typer()
 
@@ -115,7 +116,7 @@ def practice(
              "--level is given).")] = None,
     level: Annotated[int | None, _level_option(None)] = None,
     tol: Tol = None,
-    precision: Precision = 4,
+    precision: TextPrecision = 4,
     convention: ConventionOpt = None,
 ) -> None:
     """Work the backward pass at a prompt: give each node's gradient, get hints.

@@ -3,7 +3,8 @@
 Exit codes (errors.py): 1 when ``check`` finds a derivative that differs from central
 differences, 4 when ``graph`` needs Graphviz's ``dot`` and it is missing or fails; 0, 2 and
 70 as everywhere. The library calls and Rich are imported inside the commands: this module
-is loaded at every start of cgcli.
+is loaded whenever a command outside ``grad``/``eval``/``functions``/``fmt`` may run
+(``register_commands`` in :mod:`cgcli.cli.app`).
 
 (No ``from __future__ import annotations`` here: Typer reads the option types from the
 annotations.)
@@ -32,6 +33,7 @@ from .options import (
     Precision,
     ReportFormat,
     ReportFormatOpt,
+    TextPrecision,
     finite,
 )
 
@@ -123,7 +125,7 @@ def graph(
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write to FILE instead of standard output.")] = None,
-    precision: Precision = 3,
+    precision: TextPrecision = 3,
 ) -> None:
     """Draw the graph: gates labelled by op, values (green) and gradients (red) on edges.
 
