@@ -260,3 +260,98 @@ def test_modules_loaded_on_demand_do_not_say_every_start(module: str) -> None:
     import importlib
 
     assert "at every start" not in importlib.import_module(f"cgcli.cli.{module}").__doc__
+
+
+# --- the same options on every command that can use them ------------------------------------
+
+ANSI = "\x1b["
+VALUES = '{"x": 2, "W": [[1, 2], [3, 4]]}'
+COMMANDS = {
+    "explain": ("explain", "sum(W) * x^2"),
+    "check": ("check", "sum(W) * x^2"),
+    "jacobian": ("jacobian", "W * x^2"),
+    "graph": ("graph", "sum(W) * x^2"),
+}
+
+
+@pytest.mark.parametrize("name", ["explain", "check", "jacobian"])
+def test_color_option_on_teaching_commands(cli: Run, name: str) -> None:
+    args = (*COMMANDS[name], "--at", "x=2", "--at", "W=[[1, 2], [3, 4]]")
+    code, coloured, _ = cli(*args, "--color", "always")
+    assert code == 0 and ANSI in coloured
+    assert cli("--color", "always", *args)[1] == coloured  # the same as the global option
+    code, plain, _ = cli("--color", "always", *args, "--color", "never")
+    assert code == 0 and ANSI not in plain and plain.strip()
+
+
+def test_color_option_on_practice(cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    for color, ansi in (("always", True), ("never", False)):
+        monkeypatch.setattr("sys.stdin", io.StringIO("4\n"))
+        code, out, _ = cli("practice", "x^2", "--at", "x=2", "--color", color)
+        assert code == 0 and (ANSI in out) is ansi and "score 1/1" in out
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_at_file_on_teaching_commands(cli: Run, tmp_path: Path, name: str) -> None:
+    path = at_file(tmp_path, VALUES)
+    by_file = cli(*COMMANDS[name], "--at-file", path)
+    by_option = cli(*COMMANDS[name], "--at", "x=2", "--at", "W=[[1, 2], [3, 4]]")
+    assert by_file == by_option and by_file[0] == 0
+    assert cli(*COMMANDS[name], "--at-file", path, "--at", "x=3") != by_file  # --at overrides
+
+
+def test_at_file_on_practice(cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("4\n"))
+    code, out, _ = cli("practice", "x^2", "--at-file", at_file(tmp_path, VALUES))
+    assert code == 0 and "score 1/1" in out
+    code, _, err = cli("practice", "--seed", "1", "--at-file", at_file(tmp_path, VALUES))
+    assert code == 2 and "--at-file applies to your own expression" in err
+
+
+@pytest.mark.parametrize(("file", "start"), [("g.dot", "digraph"), ("g.gv", "digraph"),
+                                             ("g.mmd", "flowchart"), ("G.DOT", "digraph")])
+def test_graph_output_format_from_suffix(cli: Run, tmp_path: Path, file: str,
+                                         start: str) -> None:
+    code, out, err = cli("graph", "x*y", "-o", str(tmp_path / file))
+    assert (code, out, err) == (0, "", "")
+    assert (tmp_path / file).read_text().startswith(start)
+
+
+@pytest.mark.parametrize("file", ["g.txt", "g", "g.pdf", "g.dot.bak"])
+def test_graph_unknown_suffix_is_an_error_unless_format_given(cli: Run, tmp_path: Path,
+                                                              file: str) -> None:
+    code, out, err = cli("graph", "x*y", "-o", str(tmp_path / file))
+    assert (code, out) == (2, "") and "suffix picks its format" in err and "--format" in err
+    assert not (tmp_path / file).exists()
+    code, _, _ = cli("graph", "x*y", "-o", str(tmp_path / file), "--format", "mermaid")
+    assert code == 0 and (tmp_path / file).read_text().startswith("flowchart")
+
+
+def test_write_output(tmp_path: Path, capsys: pytest.CaptureFixture,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from cgcli.cli.common import write_output
+    from cgcli.errors import ValueInputError
+
+    write_output("π\n", str(tmp_path / "t.txt"))
+    write_output(b"\x89PNG", str(tmp_path / "b.png"))
+    assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "π\n"
+    assert (tmp_path / "b.png").read_bytes() == b"\x89PNG"
+    with pytest.raises(ValueInputError, match="cannot write"):
+        write_output("x", str(tmp_path / "missing" / "t.txt"))
+    write_output("text\n", None)
+    assert capsys.readouterr().out == "text\n"
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    with pytest.raises(ValueInputError, match="binary"):
+        write_output(b"\x89PNG", None)
+
+
+def test_graph_takes_convention_and_notes_the_kink(cli: Run) -> None:
+    code, torch, err = cli("graph", "abs(x)", "--at", "x=0")
+    assert code == 0 and "note: abs at 0: gradient 0 (PyTorch's convention" in err
+    code, jax, err = cli("graph", "abs(x)", "--at", "x=0", "--convention", "jax")
+    assert code == 0 and "note: abs at 0: gradient 1 (JAX's convention" in err
+    assert jax != torch and cli("--convention", "jax", "graph", "abs(x)", "--at", "x=0")[1] == jax

@@ -30,6 +30,11 @@ class ExpressionCommand(TyperCommand):
         return super().parse_args(ctx, _expression_last(self, ctx, args))
 
 
+def expression_command(app: typer.Typer, epilog: str | None = None, **kw: Any) -> Any:
+    """``app.command`` for a command that takes an expression (which may begin with '-')."""
+    return app.command(cls=ExpressionCommand, epilog=epilog, **kw)
+
+
 def _expression_last(cmd: Any, ctx: Any, args: list[str]) -> list[str]:
     takes_value: dict[str, bool] = dict.fromkeys(ctx.help_option_names, False)
     for p in cmd.params:
@@ -259,6 +264,45 @@ def user_errors(as_json: bool = False) -> Iterator[None]:
             sys.stdout.write(json.dumps({"error": exc.to_json()}, ensure_ascii=False) + "\n")
         sys.stderr.write(exc.render() + "\n")
         raise typer.Exit(exc.exit_code) from None
+
+
+def output_format(path: str, formats: dict[str, Any], given: Any = None,
+                  hint: str = "") -> Any:
+    """The format of ``-o FILE``: ``given`` (a ``--format``), else the one ``formats`` maps
+    FILE's suffix (``.svg``) to (an unknown suffix is an error, ``hint`` ends its message);
+    checks that FILE's directory exists, before any work is done."""
+    from pathlib import Path
+
+    p = Path(path)
+    kind = given if given is not None else formats.get(p.suffix.lower())
+    if kind is None:
+        raise ValueInputError(f"{path}: the file's suffix picks its format: "
+                              f"{', '.join(formats)}{hint}")
+    if not p.parent.is_dir():
+        raise ValueInputError(f"cannot write {path}: the directory {str(p.parent)!r} does "
+                              "not exist")
+    return kind
+
+
+def write_output(data: str | bytes, path: str | None) -> None:
+    """``data`` (text, or bytes such as a PNG) to the file ``path``, or to standard output;
+    bytes go to standard output only when it is not a terminal."""
+    if path is None:
+        if isinstance(data, str):
+            sys.stdout.write(data)
+        elif sys.stdout.isatty():
+            raise ValueInputError("the output is binary: write it to a file with -o FILE, or "
+                                  "redirect standard output")
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        return
+    try:
+        with open(path, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as exc:
+        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def set_convention(convention: Any) -> None:

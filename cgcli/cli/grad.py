@@ -12,8 +12,8 @@ import typer
 
 from ..errors import ValueInputError
 from .common import (
-    ExpressionCommand,
     check_finite,
+    expression_command,
     kink_notes,
     line_console,
     load,
@@ -88,7 +88,7 @@ SkipBad = Annotated[bool, typer.Option(
     "--skip-bad-rows", help="With --batch: report bad rows on stderr and go on without them.")]
 
 
-@app.command(cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG)
 def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
          json: JsonFlag = False, raw: Raw = False, precision: Precision = 4,
          max_rows: MaxRows = None, max_depth: MaxDepth = None, strict: Strict = False,
@@ -130,7 +130,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
          batch_format=batch_format, skip_bad_rows=skip_bad_rows)
 
 
-@app.command("eval", cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG, name="eval")
 def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: JsonFlag = False,
           raw: RawValue = False, precision: Precision = 4, max_rows: MaxRows = None,
           max_depth: MaxDepth = None, strict: Strict = False, at_file: AtFile = None,
