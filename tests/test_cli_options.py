@@ -10,6 +10,16 @@ import numpy as np
 import pytest
 from conftest import Run
 
+from cgcli.xp import CONVENTION
+
+
+@pytest.fixture(autouse=True)
+def _convention_kept() -> object:
+    """A command's --convention sets the run's convention: no test leaves it to the next."""
+    kept = CONVENTION.get()
+    yield
+    CONVENTION.set(kept)
+
 # --- float options: nan and inf are no tolerance -------------------------------------------
 
 @pytest.mark.parametrize("tol", ["nan", "inf", "NaN", "1e400"])
