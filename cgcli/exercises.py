@@ -157,7 +157,10 @@ def written_half_unit(text: str) -> float | None:
         return None
     digits, exponent = m.group(1), int(m.group(2) or 0)
     decimals = len(digits.partition(".")[2])
-    return 0.5 * 10.0 ** (exponent - decimals)
+    try:
+        return 0.5 * 10.0 ** (exponent - decimals)
+    except OverflowError:  # 1e400: the answer is inf itself, judged as such
+        return math.inf
 
 
 def _half_units(text: str, value: np.ndarray) -> np.ndarray:

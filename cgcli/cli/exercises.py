@@ -2,7 +2,8 @@
 
 Exit codes (errors.py): 1 when an answer is wrong (``grad --expect``, ``practice``), 2 invalid
 input (an unknown ``--expect`` NAME too), 0 and 70 as everywhere. Library calls and Rich are
-imported inside the commands: this module is loaded at every start of cgcli.
+imported inside the commands: this module is loaded whenever a command outside
+``grad``/``eval``/``functions``/``fmt`` may run, and by ``grad --expect``.
 
 (No ``from __future__ import annotations``: Typer reads the option types from the
 annotations.)
@@ -15,15 +16,16 @@ from typing import Annotated, Any
 import typer
 
 from .common import (
-    ExpressionCommand,
     check_finite,
     console,
+    expression_command,
     kink_notes,
     load,
+    set_color,
     set_convention,
     user_errors,
 )
-from .options import At, ConventionOpt, Precision, Tol
+from .options import At, AtFile, ColorOpt, ConventionOpt, TextPrecision, Tol
 
 app = typer.Typer()
 
@@ -103,20 +105,22 @@ def quiz(
         docs = [ex.document(answers) for ex in exercises]
         sys.stdout.write(pretty_json(docs[0] if count == 1 else docs) + "\n")
 
-@app.command(cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG)
 def practice(
     expr: Annotated[str | None, typer.Argument(
         metavar="[EXPR]", show_default=False,
         help="Your own expression (with --at) instead of a generated exercise.")] = None,
     at: At = None,
+    at_file: AtFile = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", min=0, metavar="N", show_default=False,
         help="Practise the exercise of `cgcli quiz --seed N --level L` (level 1 unless "
              "--level is given).")] = None,
     level: Annotated[int | None, _level_option(None)] = None,
     tol: Tol = None,
-    precision: Precision = 4,
+    precision: TextPrecision = 4,
     convention: ConventionOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Work the backward pass at a prompt: give each node's gradient, get hints.
 
@@ -133,11 +137,12 @@ def practice(
       printf '%s\\n' -1 -1 -1 -1 3 | cgcli practice --seed 7
     """
     set_convention(convention)
-    run_practice(expr, at, seed, level, tol, precision)
+    set_color(color)
+    run_practice(expr, at, seed, level, tol, precision, at_file)
 
 
 def run_practice(expr: str | None, at: list[str] | None, seed: int | None, level: int | None,
-                 tol: str | None, precision: int) -> None:
+                 tol: str | None, precision: int, at_file: str | None = None) -> None:
     """The body of ``practice``: set up the exercise, run the session, exit 0 or 1."""
     from ..errors import EXIT_FAILED, ValueInputError
 
@@ -153,8 +158,9 @@ def run_practice(expr: str | None, at: list[str] | None, seed: int | None, level
                                   "give --seed N for a generated exercise, or an expression "
                                   "with --at NAME=VALUE")
         if seed is not None:
-            if at:
-                raise ValueInputError("--at applies to your own expression, not to --seed")
+            if at or at_file is not None:
+                raise ValueInputError(f"{'--at' if at else '--at-file'} applies to your own "
+                                      "expression, not to --seed")
             ex = generate(seed, level or 1)
             ev, asked = ex.evaluation, ex.questions
             title = f"Exercise · level {ex.level} · seed {ex.seed}"
@@ -164,7 +170,7 @@ def run_practice(expr: str | None, at: list[str] | None, seed: int | None, level
             if expr == "-":
                 raise ValueInputError("practice reads the answers from standard input: give "
                                       "the expression as text or as @FILE")
-            graph, values = load(expr, at)  # type: ignore[arg-type]
+            graph, values = load(expr, at, at_file)  # type: ignore[arg-type]
             ev = differentiate(graph, values)
             asked = tuple(questions(graph))
             title = None
@@ -191,8 +197,6 @@ def run_checks(expr: str, at: list[str] | None, expect: list[str] | None,
         from ..engine import differentiate
         from ..exercises import check_all, parse_tolerance
 
-        if raw and as_json:
-            raise ValueInputError("--raw and --json are two output formats: choose one")
         if not expect and not expect_value:
             raise ValueInputError(f"{'--raw' if raw else '--tol'} applies to answers: give "
                                   "--expect NAME=VALUE or --expect-value NAME=VALUE")

@@ -12,8 +12,8 @@ import typer
 
 from ..errors import ValueInputError
 from .common import (
-    ExpressionCommand,
     check_finite,
+    expression_command,
     kink_notes,
     line_console,
     load,
@@ -88,7 +88,7 @@ SkipBad = Annotated[bool, typer.Option(
     "--skip-bad-rows", help="With --batch: report bad rows on stderr and go on without them.")]
 
 
-@app.command(cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG)
 def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.table,
          json: JsonFlag = False, raw: Raw = False, precision: Precision = 4,
          max_rows: MaxRows = None, max_depth: MaxDepth = None, strict: Strict = False,
@@ -108,12 +108,18 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
       dx=$(cgcli grad "x^3" --at x=2 --raw)
       cgcli grad "sigmoid(w*x+b)" --at w=2 --batch points.csv --format csv
     """
+    shown = "--json" if json else f"--format {format.value}"
     if json:
         format = Format.json
     set_color(color)
     set_convention(convention)
     set_quiet(quiet)
-    if expect or expect_value or tol is not None:
+    checking = ("--expect" if expect else "--expect-value" if expect_value
+                else "--tol" if tol is not None else None)
+    _check_options(checking, format, shown, raw=raw, wrt=wrt, max_rows=max_rows,
+                   max_depth=max_depth, batch=batch, batch_format=batch_format,
+                   skip_bad_rows=skip_bad_rows)
+    if checking:
         from .exercises import run_checks
 
         run_checks(expr, at, expect, expect_value, tol, format is Format.json, raw,
@@ -124,7 +130,7 @@ def grad(expr: Expr, at: At = None, wrt: Wrt = None, format: FormatOpt = Format.
          batch_format=batch_format, skip_bad_rows=skip_bad_rows)
 
 
-@app.command("eval", cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG, name="eval")
 def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: JsonFlag = False,
           raw: RawValue = False, precision: Precision = 4, max_rows: MaxRows = None,
           max_depth: MaxDepth = None, strict: Strict = False, at_file: AtFile = None,
@@ -139,10 +145,14 @@ def eval_(expr: Expr, at: At = None, format: FormatOpt = Format.table, json: Jso
       n=$(cgcli eval "2^10" --raw)
       cgcli eval "x^2 + y" --batch points.jsonl
     """
+    shown = "--json" if json else f"--format {format.value}"
     if json:
         format = Format.json
     set_color(color)
     set_quiet(quiet)
+    _check_options(None, format, shown, raw=raw, wrt=None, max_rows=max_rows,
+                   max_depth=max_depth, batch=batch, batch_format=batch_format,
+                   skip_bad_rows=skip_bad_rows)
     _run(expr, at, None, format, grad=False, precision=precision, max_rows=max_rows,
          max_depth=max_depth, strict=strict, raw=raw, at_file=at_file, batch=batch,
          batch_format=batch_format, skip_bad_rows=skip_bad_rows)
@@ -162,8 +172,6 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
         if fmt in (Format.jsonl, Format.csv):
             raise ValueInputError(f"--format {fmt.value} is for --batch output; one point "
                                   "prints as table, tree or json")
-        if raw and fmt is not Format.table:
-            raise ValueInputError("--raw and --format are two output formats: choose one")
         from ..engine import check_wrt
 
         graph, values = load(expr, at, at_file)
@@ -178,6 +186,51 @@ def _run(expr: str, at: list[str] | None, wrt: list[str] | None, fmt: Format, *,
         with phase("writing", output=True):
             _write(ev, fmt, grad=grad, raw=raw, wrt=wrt, precision=precision,
                    max_rows=max_rows, max_depth=max_depth)
+
+
+def _check_options(checking: str | None, fmt: Format, shown: str, *, raw: bool,
+                   wrt: list[str] | None, max_rows: int | None, max_depth: int | None,
+                   batch: str | None, batch_format: BatchFormat | None,
+                   skip_bad_rows: bool) -> None:
+    """Exit 2 for an option that would be ignored with the others given, naming both as
+    typed (``shown`` is ``--json`` or ``--format F``); ``checking`` is the option that asked
+    for ``--expect`` mode."""
+    given = {"--batch": batch is not None, "--batch-format": batch_format is not None,
+             "--skip-bad-rows": skip_bad_rows, "--wrt": bool(wrt),
+             "--max-rows": max_rows is not None, "--max-depth": max_depth is not None}
+    message = None
+    if checking:
+        extra = next((o for o, on in given.items() if on), None)
+        if extra:
+            message = (f"{extra} does not apply to {checking}, which checks your answers at "
+                       "one point (shown as a table, --json or --raw)")
+        elif fmt not in (Format.table, Format.json):
+            message = (f"{shown} does not apply to {checking}: the answers are shown as a "
+                       "table, --json or --raw")
+        elif raw and fmt is Format.json:
+            message = f"--raw and {shown} are two output formats: choose one"
+    elif batch is not None:
+        extra = "--raw" if raw else next(
+            (o for o in ("--max-rows", "--max-depth") if given[o]), None)
+        if extra:
+            message = (f"{extra} does not apply to --batch, which writes one line per row "
+                       "(--format jsonl or csv)")
+    elif given["--batch-format"] or given["--skip-bad-rows"]:
+        message = (f"{'--batch-format' if given['--batch-format'] else '--skip-bad-rows'} "
+                   "applies to --batch FILE only")
+    elif raw and fmt is not Format.table:
+        message = f"--raw and {shown} are two output formats: choose one"
+    elif raw and (given["--max-rows"] or given["--max-depth"]):
+        message = (f"{'--max-rows' if given['--max-rows'] else '--max-depth'} does not apply "
+                   "to --raw, which prints bare numbers")
+    elif given["--max-rows"] and fmt is not Format.table:
+        message = f"--max-rows applies to the table, not to {shown}"
+    elif given["--max-depth"] and fmt is not Format.tree:
+        message = ("--max-depth applies to --format tree" +
+                   (f", not to {shown}" if fmt is not Format.table else ""))
+    if message:
+        with user_errors(fmt is Format.json or (fmt is Format.jsonl and batch is None)):
+            raise ValueInputError(message)
 
 
 def _passes(graph: Any, values: dict[str, Any], grad: bool) -> Any:

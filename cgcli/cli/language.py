@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ExpressionCommand, parse_expression, user_errors
+from .common import expression_command, parse_expression, user_errors
 from .options import Expr
 
 app = typer.Typer()
@@ -30,7 +30,7 @@ def functions() -> None:
         sys.stdout.write(f"{sig:<{width}}  {doc}\n{'':<{width}}  d/dx: {deriv}\n")
 
 
-@app.command(cls=ExpressionCommand)
+@expression_command(app)
 def fmt(
     expr: Expr,
     lines: Annotated[bool, typer.Option(

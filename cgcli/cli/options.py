@@ -5,6 +5,7 @@ only one command has stay in that command's module. No ``from __future__ import
 annotations``: Typer reads these types at run time.
 """
 
+import math
 from enum import Enum
 from typing import Annotated
 
@@ -46,7 +47,8 @@ ColorOpt = Annotated[Color | None, typer.Option(
 ConventionOpt = Annotated[Convention | None, typer.Option(
     "--convention", case_sensitive=False, show_default=False,
     help="Gradients at kinks as PyTorch (the default) or JAX gives them: they differ for abs "
-         "and leaky_relu at 0, pow at 0 and norm at 0; a note names each such kink met.")]
+         "and leaky_relu at 0, pow at 0 and norm at 0; a note on stderr names a kink where the "
+         "two differ.")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet",
     help="No progress display and no notes on stderr (errors still show).")]
@@ -71,12 +73,25 @@ FormatOpt = Annotated[Format, typer.Option(
 ReportFormatOpt = Annotated[ReportFormat, typer.Option(
     "--format", case_sensitive=False, help="Output format.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+#: ``--json`` of a command that has no ``--format``.
+JsonOnly = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Precision = Annotated[int, typer.Option(
     "--precision", min=1, max=17, metavar="N",
     help="Significant digits of the numbers shown (JSON always has full precision).")]
+#: ``--precision`` of a command that prints no JSON.
+TextPrecision = Annotated[int, typer.Option(
+    "--precision", min=1, max=17, metavar="N",
+    help="Significant digits of the numbers shown.")]
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Fail (exit 3) when a value or gradient is nan or inf, instead of a note.")]
 Tol = Annotated[str | None, typer.Option(
     "--tol", metavar="TOL", show_default=False,
     help="Judge the answers within TOL instead of at their written precision: 0.01 is "
          "absolute (|answer - correct| <= 0.01), 1% is relative (<= 1% of |correct|).")]
+
+
+def finite(value: float | None) -> float | None:
+    """Callback of a float option: nan and inf are no tolerance, rate or bound (exit 2)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value

@@ -3,7 +3,8 @@
 Exit codes (errors.py): 1 when ``check`` finds a derivative that differs from central
 differences, 4 when ``graph`` needs Graphviz's ``dot`` and it is missing or fails; 0, 2 and
 70 as everywhere. The library calls and Rich are imported inside the commands: this module
-is loaded at every start of cgcli.
+is loaded whenever a command outside ``grad``/``eval``/``functions``/``fmt`` may run
+(``register_commands`` in :mod:`cgcli.cli.app`).
 
 (No ``from __future__ import annotations`` here: Typer reads the option types from the
 annotations.)
@@ -16,22 +17,29 @@ from typing import Annotated, Any
 import typer
 
 from .common import (
-    ExpressionCommand,
     console,
+    expression_command,
     kink_notes,
     load,
     note,
+    output_format,
+    set_color,
     set_convention,
     user_errors,
+    write_output,
 )
 from .options import (
     At,
+    AtFile,
+    ColorOpt,
     ConventionOpt,
     Expr,
     JsonFlag,
     Precision,
     ReportFormat,
     ReportFormatOpt,
+    TextPrecision,
+    finite,
 )
 
 app = typer.Typer()
@@ -62,15 +70,11 @@ SUFFIXES = {".dot": GraphFormat.dot, ".gv": GraphFormat.dot, ".mmd": GraphFormat
             ".mermaid": GraphFormat.mermaid, ".svg": GraphFormat.svg, ".png": GraphFormat.png}
 
 
-
-def command(**kw: Any) -> Any:
-    """``app.command`` for a command that takes an expression."""
-    return app.command(cls=ExpressionCommand, epilog=EPILOG, **kw)
-
-@command()
+@expression_command(app, EPILOG)
 def explain(
     expr: Expr,
     at: At = None,
+    at_file: AtFile = None,
     format: Annotated[ExplainFormat, typer.Option(
         "--format", case_sensitive=False,
         help="text (Unicode math), markdown, latex (an aligned block) or json.")
@@ -81,6 +85,7 @@ def explain(
     ] = False,
     precision: Precision = 3,
     convention: ConventionOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """The chain rule, step by step: each node's gradient as upstream times local.
 
@@ -96,8 +101,9 @@ def explain(
     """
     fmt = ExplainFormat.json if json_flag else format
     set_convention(convention)
+    set_color(color)
     with user_errors(fmt is ExplainFormat.json):
-        ex = _explanation(expr, at, "latex" if fmt is ExplainFormat.latex
+        ex = _explanation(expr, at, at_file, "latex" if fmt is ExplainFormat.latex
                           else "ascii" if ascii_math else "unicode", precision)
     from ..render import explain as out
 
@@ -110,10 +116,11 @@ def explain(
         if fmt is ExplainFormat.json:
             sys.stdout.write("\n")
 
-@command()
+@expression_command(app, EPILOG)
 def graph(
     expr: Expr,
     at: At = None,
+    at_file: AtFile = None,
     format: Annotated[GraphFormat | None, typer.Option(
         "--format", case_sensitive=False, show_default=False,
         help="dot or mermaid (text), svg or png (drawn by Graphviz's dot). Default: from "
@@ -121,8 +128,10 @@ def graph(
     ] = None,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
-        help="Write to FILE instead of standard output.")] = None,
-    precision: Precision = 3,
+        help="Write to FILE instead of standard output; its suffix picks the format (.dot "
+             "or .gv, .mmd, .svg, .png) unless --format is given.")] = None,
+    precision: TextPrecision = 3,
+    convention: ConventionOpt = None,
 ) -> None:
     """Draw the graph: gates labelled by op, values (green) and gradients (red) on edges.
 
@@ -135,18 +144,21 @@ def graph(
       cgcli graph "q = x + y; f = q * z" --format mermaid
       cgcli graph "sum((W@x)^2)" --at "W=[[1,2],[3,4]]" --at "x=[1,1]" | dot -Tpng >g.png
     """
-    from pathlib import Path
-
-    fmt = format or SUFFIXES.get(Path(output or "").suffix.lower(), GraphFormat.dot)
+    set_convention(convention)
     with user_errors():
-        _write(_picture(expr, at, fmt.value, precision), output)
+        fmt = format or GraphFormat.dot
+        if output is not None:
+            fmt = output_format(output, SUFFIXES, format,
+                                " (or give --format dot|mermaid|svg|png)")
+        write_output(_picture(expr, at, at_file, fmt.value, precision), output)
 
-@command()
+@expression_command(app, EPILOG)
 def check(
     expr: Expr,
     at: At = None,
+    at_file: AtFile = None,
     tol: Annotated[float, typer.Option(
-        "--tol", min=0.0, metavar="TOL",
+        "--tol", min=0.0, metavar="TOL", callback=finite,
         help="An element fails when |analytic - numeric| > TOL·max(1, |analytic|, "
              "|numeric|).")] = 1e-5,
     format: ReportFormatOpt = ReportFormat.table,
@@ -157,6 +169,7 @@ def check(
         help="1: the gradient against differences of the output; 2: the Hessian (cgcli "
              "hessian) against differences of the gradient.")] = 1,
     convention: ConventionOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """Check every derivative against central finite differences.
 
@@ -172,10 +185,11 @@ def check(
     """
     fmt = ReportFormat.json if json_flag else format
     set_convention(convention)
+    set_color(color)
     with user_errors(fmt is ReportFormat.json):
         from ..check import check as run_check
 
-        g, values = load(expr, at)
+        g, values = load(expr, at, at_file)
         result = run_check(g, values, tol, order)
     from ..render import check as out
 
@@ -188,10 +202,11 @@ def check(
 
         raise typer.Exit(EXIT_FAILED)
 
-@command()
+@expression_command(app, EPILOG)
 def jacobian(
     expr: Expr,
     at: At = None,
+    at_file: AtFile = None,
     wrt: Annotated[list[str] | None, typer.Option(
         "--wrt", metavar="NAME", show_default=False,
         help="Only the Jacobian with respect to NAME (a variable or let-bound name). "
@@ -200,6 +215,7 @@ def jacobian(
     json_flag: JsonFlag = False,
     precision: Precision = 4,
     convention: ConventionOpt = None,
+    color: ColorOpt = None,
 ) -> None:
     """The full Jacobian of a vector or matrix output, by reverse mode.
 
@@ -213,6 +229,7 @@ def jacobian(
     """
     fmt = ReportFormat.json if json_flag else format
     set_convention(convention)
+    set_color(color)
     with user_errors(fmt is ReportFormat.json):
         import numpy as np
 
@@ -220,7 +237,7 @@ def jacobian(
         from ..jacobian import jacobian as run_jacobian
         from .progress import count
 
-        g, values = load(expr, at)
+        g, values = load(expr, at, at_file)
         ev = Evaluation(g, forward(g, values))
         rows = int(np.size(ev.values[g.output]))  # one backward pass per output element
         with count("jacobian", "rows", total=rows) as done:
@@ -234,12 +251,13 @@ def jacobian(
         out.table(ev, jacobians, g.nodes[g.output].name or "f", console(), precision)
 
 
-def _explanation(expr: str, at: list[str] | None, notation: str, precision: int) -> Any:
+def _explanation(expr: str, at: list[str] | None, at_file: str | None, notation: str,
+                 precision: int) -> Any:
     """Parse, run both passes, and explain; raises CgcliError on bad input."""
     from ..engine import Evaluation, backward, forward
     from ..explanation import explain, require_scalar
 
-    graph, values = load(expr, at)
+    graph, values = load(expr, at, at_file)
     ev = Evaluation(graph, forward(graph, values))
     require_scalar(ev)
     kink_notes(graph, ev.values)
@@ -247,9 +265,10 @@ def _explanation(expr: str, at: list[str] | None, notation: str, precision: int)
                    precision)
 
 
-def _picture(expr: str, at: list[str] | None, fmt: str, precision: int) -> str | bytes:
-    """The graph drawn in ``fmt`` (PNG as bytes); with --at (or no variables) the edges
-    carry numbers."""
+def _picture(expr: str, at: list[str] | None, at_file: str | None, fmt: str,
+             precision: int) -> str | bytes:
+    """The graph drawn in ``fmt`` (PNG as bytes); with values (--at, --at-file; or no
+    variables) the edges carry numbers."""
     import numpy as np
 
     from ..engine import backward, forward
@@ -257,12 +276,13 @@ def _picture(expr: str, at: list[str] | None, fmt: str, precision: int) -> str |
     from ..render.mermaid import to_mermaid
     from ..render.picture import picture
 
-    graph, values = load(expr, at)
+    graph, values = load(expr, at, at_file)
     vals = grads = None
-    if at or not graph.variables:
+    if values or not graph.variables:
         vals = forward(graph, values)
         if np.ndim(vals[graph.output]) == 0:
             grads = backward(graph, vals)
+            kink_notes(graph, vals)
         else:
             note("the output is not a scalar, so the edges show values only (no gradients)")
     pic = picture(graph, vals, grads, precision)
@@ -273,25 +293,3 @@ def _picture(expr: str, at: list[str] | None, fmt: str, precision: int) -> str |
         return text
     image = render_image(text, fmt)
     return image if fmt == "png" else image.decode("utf-8")
-
-
-def _write(data: str | bytes, path: str | None) -> None:
-    """``data`` (text, or PNG bytes) to the file ``path``, or to standard output."""
-    from ..errors import ValueInputError
-
-    if path is None:
-        if isinstance(data, str):
-            sys.stdout.write(data)
-        elif sys.stdout.isatty():
-            raise ValueInputError("PNG is binary: write it to a file with -o FILE, or "
-                                  "redirect the output")
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        return
-    try:
-        with open(path, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-    except OSError as exc:
-        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}") from None
