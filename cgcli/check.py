@@ -201,9 +201,10 @@ class _Probe:
         crossed = [i for i, side in self.sides.items()
                    if _sides(self.graph, plus).get(i) != side
                    or _sides(self.graph, minus).get(i) != side]
-        allowed = tol * np.maximum(1.0, big)
-        agrees = bool(np.all(np.abs(a - fd) <= allowed))
-        with np.errstate(all="ignore"):  # what rounding f to a float can move fd by
+        with np.errstate(all="ignore"):  # a huge --tol times a huge value: inf, no warning
+            allowed = tol * np.maximum(1.0, big)
+            agrees = bool(np.all(np.abs(a - fd) <= allowed))
+            # What rounding f to a float can move the difference by.
             noise = ROUNDING * np.maximum(np.maximum(np.abs(fp), np.abs(fm)),
                                           np.abs(self.f0)) / abs(hp - hm)
         if not (all_finite(fp) and all_finite(fm) and all_finite(self.f0)):

@@ -234,15 +234,8 @@ def json_choice(command: object) -> bool:
     return "--json" in opts or (fmt is not None and "json" in getattr(fmt.type, "choices", ()))
 
 
-#: Commands of the lead's modules whose --json still says "Same as --format json" though they
-#: have no --format: they switch to options.JsonOnly (strict: an xpass fails, so the mark goes).
-NOT_YET = {"diff"}
-
-
 @pytest.mark.parametrize("name", sorted(commands()))
-def test_help_of_json_and_precision_is_true(name: str, request: pytest.FixtureRequest) -> None:
-    if name in NOT_YET:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the lead's module"))
+def test_help_of_json_and_precision_is_true(name: str) -> None:
     command = commands()[name]
     opts = options(command)
     if "--json" in opts and "--format" in (opts["--json"].help or ""):

@@ -476,7 +476,7 @@ def test_diff_takes_shapes_and_simplify(cli) -> None:
 @pytest.mark.parametrize("line", [
     "plot x^2 --width 40",  # the terminal chart: the command line's own
     "plot x^2 --height 6",
-    "grad x*y --at x=1 --at y=2 --max-depth 1",
+    "grad x*y --at x=1 --at y=2 --format tree --max-depth 1",
     "grad x*y --at x=1 --at y=2 --color never",
     "--color never eval x*y --at x=1 --at y=2",
     "grad x*y --at x=1 --at y=2 --json",

@@ -29,6 +29,7 @@ from .options import (
     ConventionOpt,
     Expr,
     JsonFlag,
+    JsonOnly,
     Precision,
     ReportFormat,
     ReportFormatOpt,
@@ -66,7 +67,7 @@ def diff(
     raw: Annotated[bool, typer.Option(
         "--raw", help="Print the bare formula, for $(...): the one --wrt, or the only "
                       "variable.")] = False,
-    json_flag: JsonFlag = False,
+    json_flag: JsonOnly = False,
     simplify: Annotated[bool, typer.Option(
         "--simplify/--no-simplify",
         help="Let SymPy simplify scalar formulas (the shorter of its form and cgcli's own is "

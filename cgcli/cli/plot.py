@@ -17,13 +17,15 @@ import typer
 
 from ..errors import ValueInputError
 from .common import (
-    ExpressionCommand,
+    expression_command,
     line_console,
     load,
     note,
+    output_format,
     set_color,
     set_convention,
     user_errors,
+    write_output,
 )
 from .options import At, AtFile, ColorOpt, ConventionOpt, Expr, JsonFlag, Strict
 from .progress import track
@@ -65,12 +67,7 @@ Height = Annotated[int | None, typer.Option(
          "map).")]
 
 
-def command(**kw: Any) -> Any:
-    """``app.command`` for a command that takes an expression."""
-    return app.command(cls=ExpressionCommand, epilog=EPILOG, **kw)
-
-
-@command()
+@expression_command(app, EPILOG)
 def plot(
     expr: Expr,
     wrt: Annotated[list[str] | None, typer.Option(
@@ -146,7 +143,7 @@ def plot(
         if kind == "json" or (kind is None and fmt is PlotFormat.json):
             from ..render.chart import render_json
 
-            _write_text(render_json(sweep) + "\n", output)
+            write_output(render_json(sweep) + "\n", output)
         elif kind is not None:
             from ..render import figure
 
@@ -164,7 +161,7 @@ def plot(
         write_lines(console, lines)
 
 
-@command()
+@expression_command(app, EPILOG)
 def descend(
     expr: Expr,
     at: At = None,
@@ -276,24 +273,16 @@ def descend(
 
 # --- helpers -----------------------------------------------------------------------------------
 
+#: The files -o and --plot write, by suffix.
+FIGURES = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
 def _output_kind(path: str | None, data: bool = True) -> str | None:
     """The format a file's suffix asks for (svg, png, pdf, or json when ``data``); checks
     that its directory exists before any work is done."""
     if path is None:
         return None
-    from pathlib import Path
-
-    p = Path(path)
-    kinds = ("svg", "png", "pdf", "json") if data else ("svg", "png", "pdf")
-    kind = p.suffix.lower().lstrip(".")
-    if kind not in kinds:
-        raise ValueInputError(f"{path}: the file's suffix picks its format: "
-                              f"{', '.join('.' + k for k in kinds)}")
-    parent = p.parent
-    if not parent.is_dir():
-        raise ValueInputError(f"cannot write {path}: the directory {str(parent)!r} does "
-                              "not exist")
-    return kind
+    return output_format(path, {**FIGURES, ".json": "json"} if data else FIGURES)
 
 
 def _plot_variables(graph: Any, wrt: list[str] | None) -> list[str]:
@@ -377,17 +366,6 @@ def _check_finite(sweep: Any, strict: bool) -> None:
         raise fault
     note(f"{fault.message} at {where}; {count:,} of {sweep.points:,} samples are not "
          "finite (gaps in the plot; --strict makes this an error)")
-
-
-def _write_text(text: str, path: str | None) -> None:
-    if path is None:
-        sys.stdout.write(text)
-        return
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _check_plottable(names: list[str], values: dict[str, Any]) -> None:
