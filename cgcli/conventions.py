@@ -19,7 +19,7 @@ from .errors import CgcliError
 from .graphs import Graph
 from .numbers import fmt_value
 from .ops import MAKES_ARRAYS, Op
-from .xp import CONVENTION, CONVENTIONS, FLOAT, FORMULA, SAME, float_namespace, numpy_namespace
+from .xp import CONVENTION, CONVENTIONS, FLOAT, FORMULA, SAME, namespace_of, numpy_namespace
 
 NAMES = {"torch": "PyTorch", "jax": "JAX"}
 
@@ -90,12 +90,9 @@ def kink_notes(graph: Graph, values: list, root: int | None = None) -> list[str]
     convention = CONVENTION.get()
     other = next(c for c in CONVENTIONS if c != convention)
     reaches, rg = graph.ancestors(root), graph.requires_grad()
-    given = getattr(values, "xp", None)  # a namespace, from engine.forward
-    arrays = given.arrays if given is not None else any(
-        type(v) is not float for v in values if v is not None)
-    xp = numpy_namespace() if arrays else float_namespace()
+    xp = namespace_of(values)
     notes: dict[str, str] = {}
-    with xp.np.errstate(all="ignore") if arrays else nullcontext():
+    with xp.np.errstate(all="ignore") if xp.arrays else nullcontext():
         for node in graph.nodes:
             if not (node.inputs and reaches[node.id] and rg[node.id] and divergent(node.op)):
                 continue

@@ -16,7 +16,7 @@ from .errors import CgcliError, NameError_, NumericError, ShapeError, ValueInput
 from .graphs import Graph, no_gc
 from .numbers import fmt_value
 from .ops import CONST, VAR
-from .xp import FLOAT, float_namespace, numpy_namespace, unbroadcast
+from .xp import FLOAT, float_namespace, namespace_of, numpy_namespace, unbroadcast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,7 +67,7 @@ class Evaluation:
         bad = [not all_finite(v) for v in self.values]
         for node in graph.nodes:
             if bad[node.id] and not any(bad[j] for j in node.inputs):
-                v = _fmt(self.values[node.id])
+                v = fmt_value(self.values[node.id])
                 what = graph.label(node.id)
                 return NumericFault(
                     f"{what} = {v}: the first value that is not finite" + (
@@ -84,10 +84,10 @@ class Evaluation:
                             if node.id in c.inputs and grads[c.id] is not None
                             and all_finite(grads[c.id])), None)
             out = graph.nodes[graph.output].name or "f"
-            msg = f"∂{out}/∂{graph.label(node.id)} = {_fmt(g)}"
+            msg = f"∂{out}/∂{graph.label(node.id)} = {fmt_value(g)}"
             if culprit is not None:
                 msg += (f": the local derivative of {graph.label(culprit.id)} is not finite at "
-                        f"{graph.label(node.id)} = {_fmt(self.values[node.id])}")
+                        f"{graph.label(node.id)} = {fmt_value(self.values[node.id])}")
             where = culprit if culprit is not None else node
             return NumericFault(msg, source=graph.source, pos=where.pos, node=node.id,
                                 gradient=True)
@@ -100,10 +100,6 @@ class NumericFault(NumericError):
     def __init__(self, message: str, *, node: int, gradient: bool, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.node, self.gradient = node, gradient
-
-
-def _fmt(v: Any) -> str:
-    return fmt_value(v)
 
 
 def all_finite(v: Any) -> bool:
@@ -211,14 +207,6 @@ def forward(graph: Graph, inputs: Mapping[str, Any]) -> Values:
     return values
 
 
-def _values_namespace(values: list) -> Any:
-    """The namespace of the current convention for values computed by :func:`forward` (or
-    any list of them)."""
-    xp = getattr(values, "xp", None)
-    arrays = xp.arrays if xp is not None else not all(type(v) is float for v in values)
-    return numpy_namespace() if arrays else float_namespace()
-
-
 def backward(graph: Graph, values: list, root: int | None = None, seed: Any = None) -> list:
     """Reverse mode: the vector-Jacobian product ``seed · d(root)/d(node)`` for every node
     (None where a node depends on no variable).
@@ -228,7 +216,7 @@ def backward(graph: Graph, values: list, root: int | None = None, seed: Any = No
     Jacobian per call (a one-hot seed) or any other VJP.
     """
     root = graph.output if root is None else root
-    xp = _values_namespace(values)
+    xp = namespace_of(values)
     if seed is not None:
         if not xp.arrays and isinstance(seed, float):
             seed = float(seed)

@@ -516,3 +516,13 @@ def numpy_namespace() -> NumpyNamespace:
     if xp is None:
         xp = _NUMPY[convention] = NumpyNamespace(convention)
     return xp
+
+
+def namespace_of(values: Any) -> Namespace:
+    """The namespace, of the current convention, for a pass over ``values``: every node's
+    value as :func:`cgcli.engine.forward` gives them (which says which namespace made them),
+    or any list of them (floats alone: the float namespace)."""
+    made = getattr(values, "xp", None)
+    arrays = made.arrays if made is not None else any(
+        type(v) is not float for v in values if v is not None)
+    return numpy_namespace() if arrays else float_namespace()

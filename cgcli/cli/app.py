@@ -102,12 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     register_commands(sys.argv[1:] if argv is None else list(argv))
     try:
         app(args=argv, prog_name="cgcli")  # usage errors: Click prints them and exits 2
-    except BrokenPipeError:  # e.g. `| head`: the reader left, not an error of ours
-        _reader_left()
     except SystemExit as exc:
-        # Typer (as Click) turns a broken pipe into exit 1, which means "no" here, and
-        # leaves standard output wrapped to keep quiet (Click's PacifyFlushWrapper, which
-        # Typer 0.28 vendors: known by its name).
+        # A broken pipe (`| head`: the reader left, not an error of ours) reaches Typer, which
+        # (as Click) turns it into exit 1, "no" here, and leaves standard output wrapped to
+        # keep quiet (Click's PacifyFlushWrapper, which Typer 0.28 vendors: known by name).
         if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
             _reader_left()
         raise

@@ -14,10 +14,11 @@ import typer
 
 from ..errors import ValueInputError
 from .common import (
-    ExpressionCommand,
     console,
+    expression_command,
     load,
     note,
+    numeric_fault,
     set_color,
     set_convention,
     user_errors,
@@ -51,7 +52,7 @@ WrtOpt = Annotated[list[str] | None, typer.Option(
          "variable. Repeatable.")]
 
 
-@app.command(cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG)
 def diff(
     expr: Expr,
     wrt: WrtOpt = None,
@@ -147,12 +148,10 @@ def _fault(message: str, strict: bool) -> None:
     """A value that is nan or inf: an error with --strict (exit 3), else a note."""
     from ..errors import NumericError
 
-    if strict:
-        raise NumericError(message)
-    note(message + " (--strict makes this an error)")
+    numeric_fault(NumericError(message), strict)
 
 
-@app.command(cls=ExpressionCommand, epilog=EPILOG)
+@expression_command(app, EPILOG)
 def hessian(
     expr: Expr,
     at: At = None,

@@ -352,8 +352,17 @@ def line_console() -> Any:
 def check_finite(ev: Any, strict: bool) -> None:
     """Note (or, with ``strict``, raise) where nan or inf first appeared."""
     fault = ev.nonfinite()
-    if fault is None:
-        return
+    if fault is not None:
+        numeric_fault(fault, strict, aside=f"node {fault.node}")
+
+
+def numeric_fault(fault: CgcliError, strict: bool, *, raised: str = "", noted: str = "",
+                  aside: str = "") -> None:
+    """A value that is nan or inf: with ``strict`` the error (exit 3), ``raised`` added to
+    its message; else a note, ``noted`` added, and ``aside`` in its parentheses before
+    "--strict makes this an error"."""
     if strict:
+        fault.message += raised
         raise fault
-    note(fault.message + f" (node {fault.node}; --strict makes this an error)")
+    note(f"{fault.message}{noted} ({aside + '; ' if aside else ''}--strict makes this an "
+         "error)")

@@ -21,6 +21,7 @@ from .common import (
     line_console,
     load,
     note,
+    numeric_fault,
     output_format,
     set_color,
     set_convention,
@@ -240,13 +241,9 @@ def descend(
             if fmt is DescendFormat.jsonl:
                 sys.stdout.write(out.step_line(step) + "\n")
                 sys.stdout.flush()
-        fault = last.fault
-        if fault is not None:
-            if strict:
-                fault.message += f" at step {last.step}"
-                raise fault
-            note(f"{fault.message} at step {last.step}; the descent stops there "
-                 "(--strict makes this an error)")
+        if last.fault is not None:
+            numeric_fault(last.fault, strict, raised=f" at step {last.step}",
+                          noted=f" at step {last.step}; the descent stops there")
     ok = converged(last, tol)
     output = graph.output_name
     fixed = {n: v for n, v in first.at.items() if n not in names}
@@ -261,7 +258,7 @@ def descend(
         lines = out.table(done, names, output, title, precision)
         lines.append(out.summary(last, names, output, tol, ok, precision))
         write_lines(line_console(), lines)
-    if fault is None and last.value > first.value:
+    if last.fault is None and last.value > first.value:
         from ..numbers import fmt_scalar
 
         note(f"{output} grew from {fmt_scalar(first.value, 4)} to "
@@ -361,11 +358,8 @@ def _check_finite(sweep: Any, strict: bool) -> None:
         return
     fault, count, point = found
     where = ", ".join(f"{k} = {v:g}" for k, v in point.items())
-    if strict:
-        fault.message += f" (at {where})"
-        raise fault
-    note(f"{fault.message} at {where}; {count:,} of {sweep.points:,} samples are not "
-         "finite (gaps in the plot; --strict makes this an error)")
+    numeric_fault(fault, strict, raised=f" (at {where})", aside="gaps in the plot",
+                  noted=f" at {where}; {count:,} of {sweep.points:,} samples are not finite")
 
 
 def _check_plottable(names: list[str], values: dict[str, Any]) -> None:

@@ -269,22 +269,16 @@ def _picture(expr: str, at: list[str] | None, at_file: str | None, fmt: str,
              precision: int) -> str | bytes:
     """The graph drawn in ``fmt`` (PNG as bytes); with values (--at, --at-file; or no
     variables) the edges carry numbers."""
-    import numpy as np
-
-    from ..engine import backward, forward
     from ..render.dot import render_image, to_dot
     from ..render.mermaid import to_mermaid
-    from ..render.picture import picture
+    from ..render.picture import VALUES_ONLY, edge_numbers, picture
 
     graph, values = load(expr, at, at_file)
-    vals = grads = None
-    if values or not graph.variables:
-        vals = forward(graph, values)
-        if np.ndim(vals[graph.output]) == 0:
-            grads = backward(graph, vals)
-            kink_notes(graph, vals)
-        else:
-            note("the output is not a scalar, so the edges show values only (no gradients)")
+    vals, grads = edge_numbers(graph, values)
+    if grads is not None:
+        kink_notes(graph, vals)
+    elif vals is not None:
+        note(VALUES_ONLY)
     pic = picture(graph, vals, grads, precision)
     if fmt == "mermaid":
         return to_mermaid(pic)

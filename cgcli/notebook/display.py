@@ -474,13 +474,10 @@ def graph(expr: str | Graph, at: Mapping[str, Any] | None = None, *, precision: 
     """The graph as the lecture draws it, shown as SVG: values (green) and gradients (red)
     on the edges. Without values (and with variables), the structure only; with a vector
     output, values only."""
+    from ..render.picture import edge_numbers
+
     g, inputs = _prepare(expr, at, values)
-    vals = grads = None
-    if inputs or not g.variables:
-        vals = forward(g, inputs)
-        if np.ndim(vals[g.output]) == 0:
-            grads = backward(g, vals)
-    return GraphResult(g, vals, grads, precision=precision)
+    return GraphResult(g, *edge_numbers(g, inputs), precision=precision)
 
 
 def diff(expr: str | Graph, at: Mapping[str, Any] | None = None, *,

@@ -285,11 +285,12 @@ def _explain(params: dict[str, Any]) -> ExplainResult | None:
 def _graph(params: dict[str, Any]) -> GraphResult:
     """``graph`` as an SVG picture (--format and -o are the command line's own)."""
     from ..cli.common import load, note
+    from ..render.picture import VALUES_ONLY
 
     graph, values = load(params["expr"], params["at"])
     result = display.graph(graph, values, precision=params["precision"])
     if result.values is not None and result.grads is None:
-        note("the output is not a scalar, so the edges show values only (no gradients)")
+        note(VALUES_ONLY)
     return result
 
 

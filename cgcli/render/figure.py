@@ -20,7 +20,6 @@ from ..sweep import Sweep, shade_range, view
 
 VALUE_COLOR, GRAD_COLOR = "#1a7f37", "#cf222e"  # green and red, as in the graph pictures
 PATH_COLORS = ("#0550ae", "#ff8c1a")  # on a curve (blue), over contours (orange)
-FORMATS = ("svg", "png", "pdf")
 INSTALL_HINT = 'pip install "cgcli[plot]" (or pip install matplotlib)'
 #: Arrows of the gradient field per axis, at most.
 ARROWS = 17

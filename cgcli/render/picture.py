@@ -65,6 +65,23 @@ def gate_text(graph: Graph, i: int) -> str:
     return op.symbol if op.symbol and len(op.params) == 2 else op.name
 
 
+#: Said when the edges carry values but no gradients.
+VALUES_ONLY = "the output is not a scalar, so the edges show values only (no gradients)"
+
+
+def edge_numbers(graph: Graph, inputs: dict[str, Any]) -> tuple[list | None, list | None]:
+    """(values, gradients) for the edges: values when ``inputs`` are given (or the graph has
+    no variables), gradients too when the output is a scalar; None where there are none."""
+    from ..engine import backward, forward
+
+    if not (inputs or not graph.variables):
+        return None, None
+    values = forward(graph, inputs)
+    if np.ndim(values[graph.output]) != 0:
+        return values, None
+    return values, backward(graph, values)
+
+
 def picture(graph: Graph, values: list | None = None, grads: list | None = None,
             precision: int = 3) -> Picture:
     """The picture of ``graph``; with ``values`` (and ``grads``) the edges carry numbers."""
