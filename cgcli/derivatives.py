@@ -205,12 +205,12 @@ def _text(g: Graph, point: Mapping[str, Any], use_sympy: bool, budget: float,
     """(text, "sympy" or "cgcli", a note): SymPy's simplified form where it helps; never
     one that names other variables, or that gives another ``value`` at the ``given``
     point (SymPy cancels x/x to 1, which is nan at x = 0)."""
-    size = spelled_out(g, cap=SPELLED_OUT * BLOWUP * (len(g.nodes) + 1))
+    cap = SPELLED_OUT * BLOWUP * (len(g.nodes) + 1)
+    size = spelled_out(g, cap)
     if size > max(SPELLED_OUT, BLOWUP * len(g.nodes)) and name_shared_parts(g):
-        note = ("written out in full it would repeat its parts (" +
-                (f"{size:,} operations" if size < SPELLED_OUT * BLOWUP * (len(g.nodes) + 1)
-                 else "too many to count") +
-                "): its shared parts are named, t1, t2, ..., and SymPy is not asked")
+        counted = f"{size:,} operations" if size < cap else "too many to count"
+        note = (f"written out in full it would repeat its parts ({counted}): its shared "
+                "parts are named, t1, t2, ..., and SymPy is not asked")
         return to_text(g, exact=False), "cgcli", note
     own = to_text(g, exact=False)
     scalar = not g.makes_arrays() and all(_is_scalar(point[v]) for v in g.variables)
