@@ -418,6 +418,27 @@ def test_a_formula_means_what_grad_computes_even_where_sympy_differs(text: str,
     assert got == want or (math.isnan(got) and math.isnan(want)), (f.text, got, want)
 
 
+@pytest.mark.parametrize("text", ["sin(" * 1000 + "x" + ")" * 1000,  # n² spelled out
+                                  "x*(" * 500 + "x" + ")" * 500])
+def test_a_formula_that_would_repeat_its_parts_names_them(text: str) -> None:
+    graph = cgcli.parse(text)
+    at = {"x": 0.5}
+    (f,) = diff(graph, at=at).formulas
+    assert f.by == "cgcli" and "t1 = " in f.text
+    assert len(f.text) < 40 * len(f.graph.nodes)  # linear in the graph, not quadratic
+    back = cgcli.parse(f.text)
+    want = float(cgcli.gradients(graph, at).gradients["x"])
+    assert float(cgcli.evaluate(back, at).value) == pytest.approx(want, rel=1e-12)
+
+
+def test_a_tenth_derivative_prints_in_linear_size() -> None:
+    graph = cgcli.parse("sin(x)*exp(x)/x")
+    (f,) = diff(graph, ["x"], order=10, use_sympy=False).formulas
+    assert len(f.text) < 40 * len(f.graph.nodes)
+    (small,) = diff(graph, ["x"], order=3, use_sympy=False).formulas
+    assert "t1 = " not in small.text  # a formula that repeats little is written out
+
+
 def test_shapes_without_values(cli: object) -> None:
     code, out, _ = cli("diff", "sum((W@x)^2)", "--shape", "W=2x2", "--shape",  # type: ignore[operator]
                        "x=2")
